@@ -1,0 +1,203 @@
+"""``chatd serve``: the daemon's lifetime, from data directory to graceful shutdown.
+
+Nesting follows lifetimes (outermost lives longest): trio-asyncio loop → embedded PostgreSQL →
+database pool and migrations → the service nursery (PostgreSQL watchdog, background services,
+Hypercorn). A shutdown request (first SIGTERM/SIGINT) sets ``state.draining``: Hypercorn stops
+accepting, WebSockets are closed with 1001, in-flight requests get ``shutdown_grace_secs``; then
+the pool closes and the cluster stops.
+"""
+
+from __future__ import annotations
+
+import errno
+import logging
+import socket
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import hypercorn.config
+import hypercorn.trio
+import trio
+import trio_asyncio
+
+from chatd.config import Config
+from chatd.dbctx import ensure_embedded_database
+from chatd.pgcluster import ClusterError, EmbeddedCluster
+from chatd.store import Database, open_database
+from chatd.store.migrate import apply_migrations
+from chatd.tls import ensure_tls
+from chatd.web.app import AppState, create_app
+
+log = logging.getLogger("chatd.server")
+
+PG_WATCH_SECS = 0.5  # how soon a dead embedded PostgreSQL is noticed
+
+
+class StartupError(Exception):
+    """chatd cannot start; the message tells the operator what to fix."""
+
+
+def prepare_data_dir(path: Path) -> Path:
+    """Create the data directory (0700) if needed and check it is writable."""
+    try:
+        path.mkdir(mode=0o700, parents=True, exist_ok=True)
+    except OSError as exc:
+        raise StartupError(f"data_dir {path}: cannot create it ({exc.strerror})") from None
+    if not path.is_dir():
+        raise StartupError(f"data_dir {path}: exists and is not a folder")
+    probe = path / ".write-test"
+    try:
+        probe.write_bytes(b"")
+        probe.unlink()
+    except OSError as exc:
+        raise StartupError(f"data_dir {path}: not writable ({exc.strerror})") from None
+    return path.resolve()
+
+
+def _hypercorn_config(cfg: Config, certfile: str | None, keyfile: str | None) -> hypercorn.config.Config:
+    hc = hypercorn.config.Config()
+    hc.bind = [f"unix:{cfg.unix_socket}"] if cfg.unix_socket else [_bind(cfg.host, cfg.port)]
+    if certfile and keyfile:
+        hc.certfile, hc.keyfile = certfile, keyfile
+    hc.websocket_max_message_size = cfg.max_frame_bytes
+    hc.websocket_ping_interval = cfg.ws_ping_secs
+    hc.graceful_timeout = cfg.shutdown_grace_secs
+    hc.accesslog = None
+    hc.errorlog = logging.getLogger("hypercorn.error")
+    hc.include_server_header = False
+    hc.h2_max_concurrent_streams = 100
+    hc.read_timeout = 3600  # a WebSocket stays open for hours; liveness is the gateway's job
+    return hc
+
+
+def _bind(host: str, port: int) -> str:
+    return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+
+
+def _check_port_free(cfg: Config) -> None:
+    if cfg.unix_socket or cfg.port == 0:
+        return
+    family = socket.AF_INET6 if ":" in cfg.host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as s:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            s.bind((cfg.host, cfg.port))
+        except OSError as exc:
+            if exc.errno == errno.EADDRINUSE:
+                raise StartupError(
+                    f"port {cfg.port} on {cfg.host} is already in use (another chatd?); "
+                    "choose another with --port or CHATD_PORT"
+                ) from None
+            raise StartupError(f"cannot listen on {cfg.host}:{cfg.port}: {exc.strerror}") from None
+
+
+async def _watch_cluster(cluster: EmbeddedCluster) -> None:
+    """Raise ClusterError if the embedded PostgreSQL exits while chatd runs."""
+    while True:
+        proc = cluster.process
+        if proc is None or proc.poll() is not None:
+            code = None if proc is None else proc.returncode
+            raise ClusterError(f"the embedded PostgreSQL exited (code {code}); log:\n{cluster.log_tail()}")
+        await trio.sleep(PG_WATCH_SECS)
+
+
+@dataclass(frozen=True)
+class ServeInfo:
+    """What a started server reports: its URLs (``https://127.0.0.1:8443``) and TLS fingerprint."""
+
+    urls: list[str]
+    fingerprint_sha256: str
+
+
+async def run_services(
+    cfg: Config,
+    db: Database,
+    *,
+    shutdown: trio.Event,
+    cluster: EmbeddedCluster | None = None,
+    task_status: Any = trio.TASK_STATUS_IGNORED,
+) -> None:
+    """Serve HTTP(S) and WebSockets until ``shutdown`` is set, then drain.
+
+    ``task_status.started`` receives a ``ServeInfo`` (bound URLs, certificate fingerprint).
+    """
+    tls = None
+    if cfg.tls:
+        tls = ensure_tls(cfg.data_dir, cfg.tls_cert, cfg.tls_key)
+        if tls.generated:
+            log.info("event=tls.generated cert=%s", tls.cert)
+        log.info("event=tls.ready cert=%s sha256=%s", tls.cert, tls.fingerprint_sha256)
+    _check_port_free(cfg)
+    hc = _hypercorn_config(cfg, str(tls.cert) if tls else None, str(tls.key) if tls else None)
+
+    state = AppState(config=cfg, db=db)
+    from chatd.services import start_services  # the hub, listener and sweeps (layers above store)
+
+    async with trio.open_nursery() as services:
+        if cluster is not None:
+            services.start_soon(_watch_cluster, cluster)
+        await start_services(services, state)
+        app = create_app(state)
+        async with trio.open_nursery() as web:
+            binds: list[str] = await web.start(
+                lambda task_status: hypercorn.trio.serve(
+                    app, hc, shutdown_trigger=shutdown.wait, task_status=task_status
+                )
+            )
+            # The origin list needs the real port when port 0 was asked for.
+            port = int(binds[0].rsplit(":", 1)[1]) if binds and not cfg.unix_socket else None
+            state.origins = cfg.origins(port)
+            log.info("event=server.listening urls=%s origins=%s", ",".join(binds), ",".join(state.origins))
+            task_status.started(ServeInfo(binds, tls.fingerprint_sha256 if tls else ""))
+            await shutdown.wait()
+            state.draining.set()
+            log.info("event=server.draining grace_secs=%g", cfg.shutdown_grace_secs)
+        # Hypercorn has returned: connections are closed or the grace period ran out.
+        services.cancel_scope.cancel()
+    log.info("event=server.stopped")
+
+
+async def serve(
+    cfg: Config, *, shutdown: trio.Event, task_status: Any = trio.TASK_STATUS_IGNORED
+) -> None:
+    """The whole daemon: data dir, database (embedded or external), migrations, services."""
+    t0 = time.monotonic()
+    data_dir = prepare_data_dir(cfg.data_dir)
+    cluster: EmbeddedCluster | None = None
+    async with trio_asyncio.open_loop():
+        try:
+            if cfg.embedded_db:
+                cluster = EmbeddedCluster(data_dir)
+                created = await trio.to_thread.run_sync(cluster.prepare)
+                # start() spawns the server with a parent-death signal: it must run in this
+                # (long-lived) thread, not a worker thread that exits.
+                cluster.start()
+                dsn = cluster.dsn
+                await ensure_embedded_database(cluster)
+                log.info("event=db.embedded created=%s pgdata=%s", created, cluster.pgdata)
+            else:
+                dsn = cfg.database_url
+            async with open_database(dsn, cfg.db_pool_size, cfg.db_connect_timeout_secs) as db:
+                applied = await apply_migrations(db)
+                if applied:
+                    log.info("event=migrate.done applied=%s", ",".join(m.path.name for m in applied))
+                from chatd.services import bootstrap
+
+                await bootstrap(db)
+                log.info("event=server.ready seconds=%.2f", time.monotonic() - t0)
+                await run_services(cfg, db, shutdown=shutdown, cluster=cluster, task_status=task_status)
+        finally:
+            if cluster is not None:
+                with trio.CancelScope(shield=True):  # also on a forced exit: never orphan it
+                    await trio.to_thread.run_sync(cluster.stop)
+
+
+def print_banner(info: ServeInfo, cfg: Config) -> None:
+    """Tell the person at the terminal where to go (stdout; logs stay on stderr)."""
+    for url in info.urls:
+        print(f"chatd is running at {url}/", flush=True)
+    if info.fingerprint_sha256:
+        print(f"TLS certificate SHA-256 fingerprint: {info.fingerprint_sha256}", flush=True)
+    print(f"data directory: {cfg.data_dir}   (Ctrl-C stops chatd)", flush=True)

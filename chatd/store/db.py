@@ -1,0 +1,233 @@
+"""The one place that knows the PostgreSQL driver (triopg, i.e. asyncpg through trio-asyncio).
+
+Everything else talks to ``Database``: named queries (the name appears in logs and errors),
+transactions, LISTEN. Driver exceptions are translated into the store's own: ``Unavailable``
+(the server cannot be reached; the caller may retry), ``UniqueViolation``, ``StoreError``.
+Swapping the driver means rewriting this module only.
+
+A ``Database`` must be used inside ``trio_asyncio.open_loop()`` (``open_database`` checks).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import time
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
+from typing import Any, Protocol
+
+import asyncpg
+import trio
+import triopg
+
+log = logging.getLogger("chatd.store")
+
+Record = Any  # asyncpg.Record: mapping and sequence access by column
+SLOW_QUERY_SECS = 0.5  # logged as a warning: far above any query the hot path should take
+
+
+class StoreError(Exception):
+    """A query failed for a reason the caller did not anticipate."""
+
+
+class Unavailable(StoreError):
+    """The database cannot be reached right now; retrying later may succeed."""
+
+
+class UniqueViolation(StoreError):
+    """A unique constraint refused the write; ``constraint`` names it."""
+
+    def __init__(self, message: str, constraint: str | None) -> None:
+        super().__init__(message)
+        self.constraint = constraint
+
+
+_UNAVAILABLE = (
+    OSError,
+    ConnectionError,
+    asyncpg.exceptions.PostgresConnectionError,
+    asyncpg.exceptions.ConnectionDoesNotExistError,
+    asyncpg.exceptions.CannotConnectNowError,
+    asyncpg.exceptions.AdminShutdownError,
+    asyncpg.exceptions.InterfaceError,
+)
+
+
+def _translate(name: str, exc: BaseException) -> StoreError:
+    if isinstance(exc, asyncpg.exceptions.UniqueViolationError):
+        return UniqueViolation(f"{name}: {exc}", getattr(exc, "constraint_name", None))
+    if isinstance(exc, _UNAVAILABLE):
+        return Unavailable(f"{name}: database unavailable ({type(exc).__name__}: {exc})")
+    return StoreError(f"{name}: {type(exc).__name__}: {exc}")
+
+
+class _Queryable(Protocol):
+    async def fetch(self, query: str, *args: Any) -> list[Record]: ...
+    async def fetchrow(self, query: str, *args: Any) -> Record | None: ...
+    async def fetchval(self, query: str, *args: Any) -> Any: ...
+    async def execute(self, query: str, *args: Any) -> str: ...
+
+
+class Conn:
+    """Named-query methods over one connection (inside or outside a transaction)."""
+
+    def __init__(self, raw: _Queryable) -> None:
+        self._raw = raw
+
+    async def _run(self, method: str, name: str, sql: str, args: Sequence[Any]) -> Any:
+        started = time.perf_counter()
+        try:
+            result = await getattr(self._raw, method)(sql, *args)
+        except StoreError:
+            raise
+        except Exception as exc:
+            raise _translate(name, exc) from exc
+        elapsed = time.perf_counter() - started
+        if elapsed > SLOW_QUERY_SECS:
+            log.warning("event=db.slow_query query=%s seconds=%.3f", name, elapsed)
+        return result
+
+    async def fetch(self, name: str, sql: str, *args: Any) -> list[Record]:
+        """Run query ``name`` and return all rows."""
+        rows: list[Record] = await self._run("fetch", name, sql, args)
+        return rows
+
+    async def fetchrow(self, name: str, sql: str, *args: Any) -> Record | None:
+        """Run query ``name`` and return the first row, or None."""
+        return await self._run("fetchrow", name, sql, args)
+
+    async def fetchval(self, name: str, sql: str, *args: Any) -> Any:
+        """Run query ``name`` and return the first column of the first row."""
+        return await self._run("fetchval", name, sql, args)
+
+    async def execute(self, name: str, sql: str, *args: Any) -> str:
+        """Run statement ``name``; returns the command status (e.g. ``UPDATE 1``)."""
+        status: str = await self._run("execute", name, sql, args)
+        return status
+
+
+class Database(Conn):
+    """A pool of connections to one database; query methods borrow a connection per call."""
+
+    def __init__(self, pool: Any, dsn: str) -> None:
+        super().__init__(pool)
+        self._pool = pool
+        self.dsn = dsn
+
+    @asynccontextmanager
+    async def connection(self, name: str) -> AsyncIterator[Conn]:
+        """Borrow one connection for several statements (no transaction)."""
+        try:
+            async with self._pool.acquire() as raw:
+                yield Conn(raw)
+        except StoreError:
+            raise
+        except Exception as exc:
+            raise _translate(name, exc) from exc
+
+    @asynccontextmanager
+    async def transaction(self, name: str) -> AsyncIterator[Conn]:
+        """One transaction: committed when the block exits normally, rolled back otherwise."""
+        try:
+            async with self._pool.acquire() as raw, raw.transaction():
+                yield Conn(raw)
+        except StoreError:
+            raise
+        except Exception as exc:
+            raise _translate(name, exc) from exc
+
+    @asynccontextmanager
+    async def listen(self, channel: str, buffer: int = 1000) -> AsyncIterator[trio.MemoryReceiveChannel[str]]:
+        """LISTEN on ``channel`` over a dedicated connection; yields payload strings.
+
+        On buffer overflow the overflow marker ``"!overflow"`` is delivered, so the listener can
+        catch up from the database. If the connection breaks, iteration ends or raises
+        ``Unavailable``; the caller reconnects.
+        """
+        try:
+            async with triopg.connect(self.dsn) as raw, raw.listen(channel, max_buffer_size=buffer) as notes:
+                send, recv = trio.open_memory_channel[str](buffer + 1)
+
+                async def pump() -> None:
+                    async with send:
+                        async for note in notes:
+                            await send.send("!overflow" if note is triopg.NOTIFY_OVERFLOW else note)
+
+                async def watch() -> None:
+                    # asyncpg delivers notifications passively; probe the connection so a dead
+                    # server is noticed within LISTEN_PROBE_SECS instead of never.
+                    while True:
+                        await trio.sleep(LISTEN_PROBE_SECS)
+                        await raw.fetchval("SELECT 1")
+
+                async with trio.open_nursery() as nursery:
+                    nursery.start_soon(pump)
+                    nursery.start_soon(watch)
+                    try:
+                        yield recv
+                    finally:
+                        nursery.cancel_scope.cancel()
+        except StoreError:
+            raise
+        except Exception as exc:
+            raise _translate(f"listen:{channel}", exc) from exc
+
+    async def ping(self) -> bool:
+        """True iff a trivial query succeeds within 2 s."""
+        with trio.move_on_after(2):
+            try:
+                return bool(await self.fetchval("ping", "SELECT 1") == 1)
+            except StoreError:
+                return False
+        return False
+
+
+LISTEN_PROBE_SECS = 5.0  # how soon a dead LISTEN connection is noticed; cheap query
+
+
+async def _connect_pool(dsn: str, pool_size: int) -> Any:
+    pool = triopg.create_pool(
+        dsn,
+        min_size=1,
+        max_size=pool_size,
+        # the hot path must never wait on a long DDL lock or a runaway query
+        command_timeout=60,
+        server_settings={"application_name": f"chatd[{os.getpid()}]", "timezone": "UTC"},
+    )
+    await pool.__aenter__()
+    return pool
+
+
+@asynccontextmanager
+async def open_database(dsn: str, pool_size: int = 10, connect_timeout_secs: float = 0) -> AsyncIterator[Database]:
+    """Connect a pool to ``dsn``, retrying with backoff for up to ``connect_timeout_secs``.
+
+    Raises ``Unavailable`` with the last error when the time runs out. Must run inside
+    ``trio_asyncio.open_loop()``. The pool is closed when the block exits.
+    """
+    deadline = trio.current_time() + connect_timeout_secs
+    delay = 0.1
+    attempt = 0
+    while True:
+        attempt += 1
+        try:
+            pool = await _connect_pool(dsn, pool_size)
+            break
+        except Exception as exc:
+            err = _translate("connect", exc)
+            if not isinstance(err, Unavailable) and not isinstance(exc, asyncpg.exceptions.InvalidCatalogNameError):
+                raise err from exc
+            remaining = deadline - trio.current_time()
+            if remaining <= 0:
+                raise Unavailable(f"cannot connect to the database after {attempt} attempts: {exc}") from exc
+            log.warning(
+                "event=db.connect_retry attempt=%d error=%r retry_in=%.1f", attempt, str(exc), min(delay, remaining)
+            )
+            await trio.sleep(min(delay, remaining))
+            delay = min(delay * 2, 5.0)
+    try:
+        yield Database(pool, dsn)
+    finally:
+        with trio.CancelScope(shield=True), trio.move_on_after(5):
+            await pool.close()

@@ -1,0 +1,98 @@
+"""TLS material: a self-signed certificate generated at first start, or the operator's own pair."""
+
+from __future__ import annotations
+
+import datetime
+import ipaddress
+import os
+import socket
+import ssl
+from dataclasses import dataclass
+from pathlib import Path
+
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
+
+SELF_SIGNED_DAYS = 825  # the longest validity Apple's TLS policy accepts for a server certificate
+
+
+class TLSConfigError(Exception):
+    """The certificate or key cannot be used (message says which file and why)."""
+
+
+@dataclass(frozen=True)
+class TLSFiles:
+    cert: Path
+    key: Path
+    fingerprint_sha256: str
+    generated: bool
+
+
+def fingerprint(cert_pem: bytes) -> str:
+    """SHA-256 fingerprint of a PEM certificate as colon-separated hex (as browsers show it)."""
+    cert = x509.load_pem_x509_certificate(cert_pem)
+    return ":".join(f"{b:02X}" for b in cert.fingerprint(hashes.SHA256()))
+
+
+def generate_self_signed(cert_path: Path, key_path: Path, hostname: str | None = None) -> None:
+    """Write a new self-signed ECDSA P-256 certificate for localhost, loopback and the host name."""
+    hostname = hostname or socket.gethostname()
+    key = ec.generate_private_key(ec.SECP256R1())
+    names: list[x509.GeneralName] = [x509.DNSName("localhost")]
+    if hostname and hostname != "localhost":
+        names.append(x509.DNSName(hostname))
+    names += [x509.IPAddress(ipaddress.ip_address("127.0.0.1")), x509.IPAddress(ipaddress.ip_address("::1"))]
+    subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, f"chatd on {hostname}")])
+    now = datetime.datetime.now(datetime.UTC)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(subject)
+        .issuer_name(subject)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(minutes=5))
+        .not_valid_after(now + datetime.timedelta(days=SELF_SIGNED_DAYS))
+        .add_extension(x509.SubjectAlternativeName(names), critical=False)
+        .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+        .add_extension(x509.ExtendedKeyUsage([x509.oid.ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)
+        .sign(key, hashes.SHA256())
+    )
+    key_pem = key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    )
+    tmp_key = key_path.with_suffix(".tmp")
+    fd = os.open(tmp_key, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "wb") as fh:
+        fh.write(key_pem)
+    os.replace(tmp_key, key_path)
+    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+
+
+def ensure_tls(data_dir: Path, cert: str, key: str) -> TLSFiles:
+    """Use the configured pair, or the self-signed pair in ``data_dir`` (generated if absent).
+
+    Checks that both files exist, parse, and belong together; raises TLSConfigError otherwise.
+    """
+    generated = False
+    if cert:
+        cert_path, key_path = Path(cert).expanduser(), Path(key).expanduser()
+    else:
+        cert_path, key_path = data_dir / "tls-cert.pem", data_dir / "tls-key.pem"
+        if not cert_path.exists() or not key_path.exists():
+            generate_self_signed(cert_path, key_path)
+            generated = True
+    for label, path in (("tls_cert", cert_path), ("tls_key", key_path)):
+        if not path.is_file():
+            raise TLSConfigError(f"{label}: {path} does not exist or is not a file")
+    ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    try:
+        ctx.load_cert_chain(cert_path, key_path)
+    except ssl.SSLError as exc:
+        raise TLSConfigError(
+            f"tls_cert {cert_path} and tls_key {key_path} cannot be used together ({exc.reason or exc})"
+        ) from None
+    except (OSError, ValueError) as exc:
+        raise TLSConfigError(f"cannot read tls_cert {cert_path} / tls_key {key_path}: {exc}") from None
+    return TLSFiles(cert_path, key_path, fingerprint(cert_path.read_bytes()), generated)

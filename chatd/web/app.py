@@ -1,0 +1,135 @@
+"""The Quart-Trio application: HTTP routes, security headers, request logs.
+
+``create_app(state)`` builds the app around an ``AppState`` that the server owns (the database,
+the hub, the configuration). The app starts no background task of its own: everything long-lived
+belongs to the server's nursery (``chatd.server``), and routes only use it.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import trio
+from quart import Response, g, jsonify, request
+from quart_trio import QuartTrio
+
+from chatd import __version__
+from chatd.config import Config
+from chatd.store import Database
+
+log = logging.getLogger("chatd.http")
+
+MAX_REQUEST_BYTES = 64 * 1024  # JSON APIs; uploads (their own route) get their own limit
+HSTS_SECS = 180 * 86400  # half a year: long enough to matter, short enough to undo a mistake
+
+
+def client_dir() -> Path:
+    """The web client's folder (``client_web/`` of the source tree)."""
+    return Path(__file__).resolve().parents[2] / "client_web"
+
+
+@dataclass
+class AppState:
+    """What the routes share. Owned by the server; routes never start tasks on it."""
+
+    config: Config
+    db: Database
+    origins: tuple[str, ...] = ()
+    draining: trio.Event = field(default_factory=trio.Event)
+    started_at: float = field(default_factory=time.time)
+    extras: dict[str, Any] = field(default_factory=dict)
+
+
+def content_security_policy() -> str:
+    """Strict CSP: same-origin scripts, styles and sockets only; no inline code, no framing."""
+    return "; ".join(
+        [
+            "default-src 'none'",
+            "script-src 'self'",
+            "style-src 'self'",
+            "img-src 'self' data: blob:",
+            "font-src 'self'",
+            "connect-src 'self'",
+            "manifest-src 'self'",
+            "form-action 'self'",
+            "base-uri 'none'",
+            "frame-ancestors 'none'",
+            "object-src 'none'",
+        ]
+    )
+
+
+def create_app(state: AppState) -> QuartTrio:
+    """Build the Quart-Trio app for ``state``; registers every route blueprint."""
+    app = QuartTrio("chatd", static_folder=None)
+    app.config["MAX_CONTENT_LENGTH"] = MAX_REQUEST_BYTES
+    app.config["chatd"] = state
+    csp = content_security_policy()
+
+    @app.before_request
+    async def _start_timer() -> None:
+        g.started = time.perf_counter()
+
+    @app.after_request
+    async def _headers_and_log(response: Response) -> Response:
+        h = response.headers
+        h.setdefault("Content-Security-Policy", csp)
+        h["X-Content-Type-Options"] = "nosniff"
+        h["Referrer-Policy"] = "no-referrer"
+        h["X-Frame-Options"] = "DENY"
+        h["Cross-Origin-Opener-Policy"] = "same-origin"
+        h["Permissions-Policy"] = "camera=(), microphone=(), geolocation=()"
+        if state.config.tls:
+            h["Strict-Transport-Security"] = f"max-age={HSTS_SECS}"
+        if "Cache-Control" not in h:
+            h["Cache-Control"] = "no-store"
+        elapsed_ms = (time.perf_counter() - g.get("started", time.perf_counter())) * 1000
+        log.info(
+            "event=http.request method=%s path=%s status=%d ms=%.1f addr=%s",
+            request.method, request.path, response.status_code, elapsed_ms, request.remote_addr,
+        )
+        return response
+
+    @app.errorhandler(404)
+    async def _not_found(_: Exception) -> tuple[Response, int]:
+        return jsonify(error="not_found", message="no such page"), 404
+
+    @app.errorhandler(405)
+    async def _bad_method(_: Exception) -> tuple[Response, int]:
+        return jsonify(error="method_not_allowed", message="this method is not allowed here"), 405
+
+    @app.errorhandler(413)
+    async def _too_large(_: Exception) -> tuple[Response, int]:
+        return jsonify(error="too_large", message=f"request body over {MAX_REQUEST_BYTES} bytes"), 413
+
+    @app.errorhandler(500)
+    async def _server_error(_: Exception) -> tuple[Response, int]:
+        return jsonify(error="internal", message="internal error; the server log has details"), 500
+
+    @app.get("/healthz")
+    async def healthz() -> tuple[Response, int]:
+        """200 when the database answers, 503 otherwise; JSON either way. Public."""
+        ok = await state.db.ping()
+        body = {
+            "status": "ok" if ok and not state.draining.is_set() else "unavailable",
+            "database": "ok" if ok else "unreachable",
+            "draining": state.draining.is_set(),
+            "version": __version__,
+            "uptime_secs": int(time.time() - state.started_at),
+        }
+        return jsonify(body), 200 if ok and not state.draining.is_set() else 503
+
+    for register in _blueprints():
+        register(app, state)
+    return app
+
+
+def _blueprints() -> list[Any]:
+    """Route modules, each with ``register(app, state)``; imported here to keep layers one way."""
+    from chatd.web import static
+
+    return [static.register]
