@@ -22,6 +22,7 @@ import hypercorn.trio
 import trio
 import trio_asyncio
 
+from chatd.clock import Clock
 from chatd.config import Config
 from chatd.dbctx import ensure_embedded_database
 from chatd.pgcluster import ClusterError, EmbeddedCluster
@@ -109,6 +110,7 @@ class ServeInfo:
 
     urls: list[str]
     fingerprint_sha256: str
+    state: AppState
 
 
 async def run_services(
@@ -117,6 +119,7 @@ async def run_services(
     *,
     shutdown: trio.Event,
     cluster: EmbeddedCluster | None = None,
+    clock: Clock | None = None,
     task_status: Any = trio.TASK_STATUS_IGNORED,
 ) -> None:
     """Serve HTTP(S) and WebSockets until ``shutdown`` is set, then drain.
@@ -132,7 +135,7 @@ async def run_services(
     _check_port_free(cfg)
     hc = _hypercorn_config(cfg, str(tls.cert) if tls else None, str(tls.key) if tls else None)
 
-    state = AppState(config=cfg, db=db)
+    state = AppState(config=cfg, db=db, clock=clock or Clock())
     from chatd.services import start_services  # the hub, listener and sweeps (layers above store)
 
     async with trio.open_nursery() as services:
@@ -150,7 +153,7 @@ async def run_services(
             port = int(binds[0].rsplit(":", 1)[1]) if binds and not cfg.unix_socket else None
             state.origins = cfg.origins(port)
             log.info("event=server.listening urls=%s origins=%s", ",".join(binds), ",".join(state.origins))
-            task_status.started(ServeInfo(binds, tls.fingerprint_sha256 if tls else ""))
+            task_status.started(ServeInfo(binds, tls.fingerprint_sha256 if tls else "", state))
             await shutdown.wait()
             state.draining.set()
             log.info("event=server.draining grace_secs=%g", cfg.shutdown_grace_secs)

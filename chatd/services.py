@@ -28,4 +28,4 @@ async def bootstrap(db: Database) -> None:
 
 async def start_services(nursery: trio.Nursery, state: AppState) -> None:
     """Start the background services in ``nursery``; returns once they are ready."""
-    return None
+    await nursery.start(state.events.run, state.db)

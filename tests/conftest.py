@@ -19,6 +19,7 @@ import pytest
 import trio
 import trio_asyncio
 
+from chatd.clock import FakeClock
 from chatd.config import Config, load_config
 from chatd.pgcluster import EmbeddedCluster
 from chatd.store import Database, apply_migrations, open_database
@@ -95,7 +96,15 @@ def server_config(data_dir: Path, db_dsn: str) -> Config:
 
 
 @pytest.fixture
-async def server(server_config: Config, db: Database, nursery: trio.Nursery) -> AsyncIterator[RunningServer]:
+def clock() -> FakeClock:
+    """The test server's wall clock: moves only when the test says ``clock.advance(secs)``."""
+    return FakeClock()
+
+
+@pytest.fixture
+async def server(
+    server_config: Config, db: Database, nursery: trio.Nursery, clock: FakeClock
+) -> AsyncIterator[RunningServer]:
     """A real chatd serving HTTPS and WebSockets on 127.0.0.1 for this test."""
-    async with run_test_server(server_config, db, nursery) as running:
+    async with run_test_server(server_config, db, nursery, clock) as running:
         yield running

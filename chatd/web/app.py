@@ -18,7 +18,10 @@ from quart import Response, g, jsonify, request
 from quart_trio import QuartTrio
 
 from chatd import __version__
+from chatd.clock import Clock
 from chatd.config import Config
+from chatd.connections import ConnectionRegistry
+from chatd.events import EventBus
 from chatd.store import Database
 
 log = logging.getLogger("chatd.http")
@@ -39,6 +42,9 @@ class AppState:
     config: Config
     db: Database
     origins: tuple[str, ...] = ()
+    clock: Clock = field(default_factory=Clock)
+    connections: ConnectionRegistry = field(default_factory=ConnectionRegistry)
+    events: EventBus = field(default_factory=EventBus)
     draining: trio.Event = field(default_factory=trio.Event)
     started_at: float = field(default_factory=time.time)
     extras: dict[str, Any] = field(default_factory=dict)

@@ -13,9 +13,11 @@ from urllib.parse import urlsplit
 
 import trio
 
+from chatd.clock import Clock
 from chatd.config import Config
 from chatd.server import ServeInfo, run_services
 from chatd.store import Database
+from chatd.web.app import AppState
 
 
 def insecure_ssl_context() -> ssl.SSLContext:
@@ -76,6 +78,10 @@ class RunningServer:
     shutdown: trio.Event
 
     @property
+    def state(self) -> AppState:
+        return self.info.state
+
+    @property
     def url(self) -> str:
         return self.info.urls[0]
 
@@ -97,11 +103,13 @@ class RunningServer:
 
 
 @asynccontextmanager
-async def run_test_server(cfg: Config, db: Database, nursery: trio.Nursery) -> AsyncIterator[RunningServer]:
+async def run_test_server(
+    cfg: Config, db: Database, nursery: trio.Nursery, clock: Clock | None = None
+) -> AsyncIterator[RunningServer]:
     """Start ``run_services`` in ``nursery``; shut it down gracefully when the block exits."""
     shutdown = trio.Event()
     info: ServeInfo = await nursery.start(
-        lambda task_status: run_services(cfg, db, shutdown=shutdown, task_status=task_status)
+        lambda task_status: run_services(cfg, db, shutdown=shutdown, clock=clock, task_status=task_status)
     )
     try:
         yield RunningServer(cfg, db, info, shutdown)

@@ -1,0 +1,63 @@
+"""The registry of live WebSocket connections, by session and by user.
+
+The gateway registers each authenticated connection; logout, session revocation, disabling a
+user and session expiry use the registry to end the affected connections at once. Connections
+implement ``LiveConnection``: ``end(code, reason, push)`` must not block (it schedules the close).
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from typing import Protocol
+
+
+class LiveConnection(Protocol):
+    session_id: int
+    user_id: int
+
+    def end(self, code: int, reason: str, push_session_expired: bool) -> None:
+        """Schedule: optionally push ``session.expired``, then close with ``code``. Non-blocking."""
+        ...
+
+
+class ConnectionRegistry:
+    """Which live connections belong to which session and user. Not thread-safe (one Trio loop)."""
+
+    def __init__(self) -> None:
+        self._by_session: dict[int, set[LiveConnection]] = defaultdict(set)
+        self._by_user: dict[int, set[LiveConnection]] = defaultdict(set)
+
+    def add(self, conn: LiveConnection) -> None:
+        self._by_session[conn.session_id].add(conn)
+        self._by_user[conn.user_id].add(conn)
+
+    def discard(self, conn: LiveConnection) -> None:
+        for index, key in ((self._by_session, conn.session_id), (self._by_user, conn.user_id)):
+            bucket = index.get(key)
+            if bucket is not None:
+                bucket.discard(conn)
+                if not bucket:
+                    del index[key]
+
+    def of_user(self, user_id: int) -> list[LiveConnection]:
+        return list(self._by_user.get(user_id, ()))
+
+    def of_session(self, session_id: int) -> list[LiveConnection]:
+        return list(self._by_session.get(session_id, ()))
+
+    def end_session(self, session_id: int, reason: str = "session ended") -> int:
+        """Push ``session.expired`` and close 4001 on every connection of the session."""
+        conns = self.of_session(session_id)
+        for conn in conns:
+            conn.end(4001, reason, True)
+        return len(conns)
+
+    def end_user(self, user_id: int, reason: str = "account disabled") -> int:
+        """Push ``session.expired`` and close 4001 on every connection of the user."""
+        conns = self.of_user(user_id)
+        for conn in conns:
+            conn.end(4001, reason, True)
+        return len(conns)
+
+    def __len__(self) -> int:
+        return sum(len(v) for v in self._by_session.values())
