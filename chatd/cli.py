@@ -87,7 +87,13 @@ def build_parser() -> argparse.ArgumentParser:
     _common(p)
     p.set_defaults(handler=cmd_migrate)
 
-    p = sub.add_parser("config", help="configuration tools", description="Configuration tools.")
+    p = sub.add_parser(
+        "config",
+        help="configuration tools",
+        description="Configuration tools.",
+        epilog="examples:\n  chatd config show\n",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     csub = p.add_subparsers(dest="config_command", metavar="SUBCOMMAND", parser_class=_Parser)
     csub.required = True
     ps = csub.add_parser(

