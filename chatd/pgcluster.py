@@ -214,7 +214,7 @@ class EmbeddedCluster:
             shutil.copytree(install, copy, symlinks=True)
             if libs.is_dir():
                 shutil.copytree(libs, top / libs.name, symlinks=True)
-            for dirpath, dirnames, filenames in os.walk(top):
+            for dirpath, _dirnames, filenames in os.walk(top):
                 os.chmod(dirpath, 0o755)
                 for name in filenames:
                     path = Path(dirpath) / name

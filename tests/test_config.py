@@ -65,7 +65,7 @@ def test_bad_file_value_names_the_file(tmp_path: Path) -> None:
 
 def test_unknown_file_key_is_refused(tmp_path: Path) -> None:
     (tmp_path / "chatd.toml").write_text("sesion_idle_secs = 60\n")
-    with pytest.raises(ConfigError, match="sesion_idle_secs.*a known key"):
+    with pytest.raises(ConfigError, match=r"sesion_idle_secs.*a known key"):
         load_config(env={"CHATD_DATA_DIR": str(tmp_path)})
 
 

@@ -22,6 +22,5 @@ async def test_first_signal_drains_second_forces() -> None:
         assert not forced.cancel_called
         os.kill(os.getpid(), signal.SIGINT)
         with trio.fail_after(5):
-            while not forced.cancel_called:
-                await trio.sleep(0.01)
+            await trio.testing.wait_all_tasks_blocked(0.05)
     assert forced.cancel_called
