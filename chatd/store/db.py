@@ -54,6 +54,10 @@ _UNAVAILABLE = (
 )
 
 
+# What the driver raises; anything else raised inside a ``with`` block is the caller's own.
+_DRIVER_ERRORS = (asyncpg.PostgresError, asyncpg.InterfaceError, *_UNAVAILABLE)
+
+
 def _translate(name: str, exc: BaseException) -> StoreError:
     if isinstance(exc, asyncpg.exceptions.UniqueViolationError):
         return UniqueViolation(f"{name}: {exc}", getattr(exc, "constraint_name", None))
@@ -121,9 +125,7 @@ class Database(Conn):
         try:
             async with self._pool.acquire() as raw:
                 yield Conn(raw)
-        except StoreError:
-            raise
-        except Exception as exc:
+        except _DRIVER_ERRORS as exc:
             raise _translate(name, exc) from exc
 
     @asynccontextmanager
@@ -132,9 +134,7 @@ class Database(Conn):
         try:
             async with self._pool.acquire() as raw, raw.transaction():
                 yield Conn(raw)
-        except StoreError:
-            raise
-        except Exception as exc:
+        except _DRIVER_ERRORS as exc:
             raise _translate(name, exc) from exc
 
     @asynccontextmanager
@@ -161,16 +161,14 @@ class Database(Conn):
                         await trio.sleep(LISTEN_PROBE_SECS)
                         await raw.fetchval("SELECT 1")
 
-                async with trio.open_nursery() as nursery:
+                async with trio.open_nursery(strict_exception_groups=False) as nursery:
                     nursery.start_soon(pump)
                     nursery.start_soon(watch)
                     try:
                         yield recv
                     finally:
                         nursery.cancel_scope.cancel()
-        except StoreError:
-            raise
-        except Exception as exc:
+        except _DRIVER_ERRORS as exc:
             raise _translate(f"listen:{channel}", exc) from exc
 
     async def ping(self) -> bool:
