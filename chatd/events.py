@@ -19,12 +19,13 @@ from typing import Any
 import trio
 
 from chatd.store import Conn, StoreError, Unavailable
-from chatd.store.db import Database
+from chatd.store.db import Database, Listener
 
 log = logging.getLogger("chatd.events")
 
 EVENTS_CHANNEL = "chatd_events"
 RESYNC = "resync"
+LISTEN_PROBE_SECS = 2.0  # how soon a dead LISTEN connection is noticed (one cheap query)
 RECONNECT_MAX_SECS = 5.0  # PostgreSQL restarts take seconds; retrying faster only spams the log
 
 Handler = Callable[[dict[str, Any]], Awaitable[None]]
@@ -59,7 +60,7 @@ class EventBus:
         first = True
         while True:
             try:
-                async with db.listen(EVENTS_CHANNEL) as notes:
+                async with db.listen(EVENTS_CHANNEL) as listener:
                     delay = 0.1
                     if first:
                         task_status.started()
@@ -68,23 +69,36 @@ class EventBus:
                         log.info("event=events.reconnected")
                     self.connected.set()
                     await self.dispatch({"t": RESYNC})
-                    async for raw in notes:
-                        if raw == "!overflow":
-                            await self.dispatch({"t": RESYNC})
-                            continue
-                        try:
-                            payload = json.loads(raw)
-                        except ValueError:
-                            log.warning("event=events.bad_payload payload=%r", raw[:200])
-                            continue
-                        if isinstance(payload, dict):
-                            await self.dispatch(payload)
+                    async with trio.open_nursery() as nursery:
+                        nursery.start_soon(self._probe, listener)
+                        await self._consume(listener)
+                        nursery.cancel_scope.cancel()
                 raise Unavailable("LISTEN connection ended")
-            except Unavailable as exc:
+            except* Unavailable as group:
                 self.connected = trio.Event()
-                log.warning("event=events.disconnected error=%r retry_in=%.1f", str(exc), delay)
+                log.warning("event=events.disconnected error=%r retry_in=%.1f", str(group.exceptions[0]), delay)
                 if first:
                     task_status.started()
                     first = False
                 await trio.sleep(delay)
                 delay = min(delay * 2, RECONNECT_MAX_SECS)
+
+    @staticmethod
+    async def _probe(listener: Listener) -> None:
+        # Notifications arrive passively: without a probe a dead server is never noticed.
+        while True:
+            await trio.sleep(LISTEN_PROBE_SECS)
+            await listener.probe()
+
+    async def _consume(self, listener: Listener) -> None:
+        async for raw in listener:
+            if raw == "!overflow":
+                await self.dispatch({"t": RESYNC})
+                continue
+            try:
+                payload = json.loads(raw)
+            except ValueError:
+                log.warning("event=events.bad_payload payload=%r", raw[:200])
+                continue
+            if isinstance(payload, dict):
+                await self.dispatch(payload)

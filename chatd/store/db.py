@@ -138,36 +138,16 @@ class Database(Conn):
             raise _translate(name, exc) from exc
 
     @asynccontextmanager
-    async def listen(self, channel: str, buffer: int = 1000) -> AsyncIterator[trio.MemoryReceiveChannel[str]]:
-        """LISTEN on ``channel`` over a dedicated connection; yields payload strings.
+    async def listen(self, channel: str, buffer: int = 1000) -> AsyncIterator[Listener]:
+        """LISTEN on ``channel`` over a dedicated connection (closed when the block exits).
 
-        On buffer overflow the overflow marker ``"!overflow"`` is delivered, so the listener can
-        catch up from the database. If the connection breaks, iteration ends or raises
-        ``Unavailable``; the caller reconnects.
+        Notifications are passive: the caller must ``probe()`` now and then to notice a dead
+        server. On buffer overflow the marker ``"!overflow"`` is delivered, so the listener can
+        catch up from the database.
         """
         try:
             async with triopg.connect(self.dsn) as raw, raw.listen(channel, max_buffer_size=buffer) as notes:
-                send, recv = trio.open_memory_channel[str](buffer + 1)
-
-                async def pump() -> None:
-                    async with send:
-                        async for note in notes:
-                            await send.send("!overflow" if note is triopg.NOTIFY_OVERFLOW else note)
-
-                async def watch() -> None:
-                    # asyncpg delivers notifications passively; probe the connection so a dead
-                    # server is noticed within LISTEN_PROBE_SECS instead of never.
-                    while True:
-                        await trio.sleep(LISTEN_PROBE_SECS)
-                        await raw.fetchval("SELECT 1")
-
-                async with trio.open_nursery(strict_exception_groups=False) as nursery:
-                    nursery.start_soon(pump)
-                    nursery.start_soon(watch)
-                    try:
-                        yield recv
-                    finally:
-                        nursery.cancel_scope.cancel()
+                yield Listener(raw, notes)
         except _DRIVER_ERRORS as exc:
             raise _translate(f"listen:{channel}", exc) from exc
 
@@ -181,7 +161,29 @@ class Database(Conn):
         return False
 
 
-LISTEN_PROBE_SECS = 5.0  # how soon a dead LISTEN connection is noticed; cheap query
+class Listener:
+    """An active LISTEN: iterate it for payload strings; ``probe()`` checks the connection."""
+
+    def __init__(self, raw: Any, notes: Any) -> None:
+        self._raw = raw
+        self._notes = notes
+
+    def __aiter__(self) -> Listener:
+        return self
+
+    async def __anext__(self) -> str:
+        try:
+            note = await self._notes.__anext__()
+        except _DRIVER_ERRORS as exc:
+            raise _translate("listen", exc) from exc
+        return "!overflow" if note is triopg.NOTIFY_OVERFLOW else str(note)
+
+    async def probe(self) -> None:
+        """Raise ``Unavailable`` if the LISTEN connection is dead."""
+        try:
+            await self._raw.fetchval("SELECT 1")
+        except _DRIVER_ERRORS as exc:
+            raise _translate("listen.probe", exc) from exc
 
 
 async def _connect_pool(dsn: str, pool_size: int) -> Any:
