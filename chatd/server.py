@@ -69,7 +69,9 @@ def _hypercorn_config(cfg: Config, certfile: str | None, keyfile: str | None) ->
     hc.errorlog = logging.getLogger("hypercorn.error")
     hc.include_server_header = False
     hc.h2_max_concurrent_streams = 100
-    hc.read_timeout = 3600  # a WebSocket stays open for hours; liveness is the gateway's job
+    # Liveness: Hypercorn pings every ws_ping_secs; a live peer answers with a pong (bytes on the
+    # wire), so a connection silent for ws_timeout_secs is dead and its read times out.
+    hc.read_timeout = int(cfg.ws_timeout_secs + 0.999)
     return hc
 
 

@@ -1,0 +1,225 @@
+"""Channels and membership: named queries (the name is the log name)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from chatd.store.db import Conn, Database, Record
+
+# Unread counts are exact up to this many; beyond it the client shows "9999+". Counting a
+# larger gap costs a longer index range scan on every channel list for no one's benefit.
+UNREAD_COUNT_CAP = 9999
+
+
+@dataclass(frozen=True)
+class Access:
+    """What a user may do with a channel. ``role`` is None for a non-member."""
+
+    id: int
+    name: str
+    private: bool
+    role: str | None
+    last_seq: int
+
+    @property
+    def visible(self) -> bool:
+        """True iff the user may learn the channel exists (public, or a member)."""
+        return not self.private or self.role is not None
+
+
+_CHANNEL_FOR_USER = """
+SELECT c.id, c.name, c.description, c.private, m.role, c.last_seq, m.read_seq,
+       (SELECT count(*) FROM (
+            SELECT 1 FROM messages x
+            WHERE x.channel_id = c.id AND x.seq > m.read_seq AND x.user_id <> m.user_id
+            LIMIT %d) u) AS unread
+FROM channel_members m JOIN channels c ON c.id = m.channel_id
+WHERE m.user_id = $1
+""" % UNREAD_COUNT_CAP
+
+
+def channel_info(row: Record) -> dict[str, Any]:
+    """The protocol's Channel shape from a row of ``_CHANNEL_FOR_USER``."""
+    return {
+        "id": row["id"],
+        "name": row["name"],
+        "description": row["description"],
+        "private": row["private"],
+        "role": row["role"],
+        "last_seq": row["last_seq"],
+        "read_seq": row["read_seq"],
+        "unread": row["unread"],
+    }
+
+
+async def list_channels_for_user(db: Conn, user_id: int) -> list[dict[str, Any]]:
+    rows = await db.fetch("channels.list_for_user", _CHANNEL_FOR_USER + " ORDER BY c.name_key", user_id)
+    return [channel_info(r) for r in rows]
+
+
+async def get_channel_for_member(db: Conn, user_id: int, channel_id: int) -> dict[str, Any] | None:
+    row = await db.fetchrow("channels.get_for_member", _CHANNEL_FOR_USER + " AND c.id = $2", user_id, channel_id)
+    return channel_info(row) if row else None
+
+
+async def get_access(db: Conn, user_id: int, channel_id: int) -> Access | None:
+    """The channel and the user's role in it, or None if no such channel."""
+    row = await db.fetchrow(
+        "channels.get_access",
+        """SELECT c.id, c.name, c.private, c.last_seq, m.role
+           FROM channels c LEFT JOIN channel_members m ON m.channel_id = c.id AND m.user_id = $1
+           WHERE c.id = $2""",
+        user_id,
+        channel_id,
+    )
+    if row is None:
+        return None
+    return Access(row["id"], row["name"], row["private"], row["role"], row["last_seq"])
+
+
+async def member_channel_ids(db: Conn, user_id: int) -> set[int]:
+    rows = await db.fetch("channels.member_ids", "SELECT channel_id FROM channel_members WHERE user_id = $1", user_id)
+    return {r["channel_id"] for r in rows}
+
+
+async def create_channel(
+    db: Database, *, name: str, name_key: str, description: str, private: bool, owner_id: int
+) -> int:
+    """Create a channel with ``owner_id`` as its owner; raises UniqueViolation on a taken name."""
+    async with db.transaction("channels.create") as tx:
+        channel_id: int = await tx.fetchval(
+            "channels.insert",
+            """INSERT INTO channels (name, name_key, description, private, created_by)
+               VALUES ($1, $2, $3, $4, $5) RETURNING id""",
+            name, name_key, description, private, owner_id,
+        )
+        await tx.execute(
+            "channels.add_owner",
+            "INSERT INTO channel_members (channel_id, user_id, role) VALUES ($1, $2, 'owner')",
+            channel_id, owner_id,
+        )
+    return channel_id
+
+
+async def find_channel_by_key(db: Conn, name_key: str) -> Record | None:
+    return await db.fetchrow(
+        "channels.find_by_key", "SELECT id, name, private FROM channels WHERE name_key = $1", name_key
+    )
+
+
+async def add_member(db: Conn, channel_id: int, user_id: int) -> bool:
+    """Add a member (read marker at the current end); False if already a member."""
+    status = await db.execute(
+        "channels.add_member",
+        """INSERT INTO channel_members (channel_id, user_id, role, read_seq)
+           SELECT $1, $2, 'member', c.last_seq FROM channels c WHERE c.id = $1
+           ON CONFLICT DO NOTHING""",
+        channel_id, user_id,
+    )
+    return status.endswith(" 1")
+
+
+async def remove_member(db: Database, channel_id: int, user_id: int) -> bool:
+    """Remove a member; an owner who leaves hands ownership to the longest-standing member."""
+    async with db.transaction("channels.remove_member") as tx:
+        role = await tx.fetchval(
+            "channels.delete_member",
+            "DELETE FROM channel_members WHERE channel_id = $1 AND user_id = $2 RETURNING role",
+            channel_id, user_id,
+        )
+        if role is None:
+            return False
+        if role == "owner":
+            await tx.execute(
+                "channels.promote_successor",
+                """UPDATE channel_members SET role = 'owner'
+                   WHERE (channel_id, user_id) = (
+                       SELECT channel_id, user_id FROM channel_members
+                       WHERE channel_id = $1 ORDER BY joined_at, user_id LIMIT 1)
+                     AND NOT EXISTS (SELECT 1 FROM channel_members
+                                     WHERE channel_id = $1 AND role = 'owner')""",
+                channel_id,
+            )
+    return True
+
+
+async def list_members(db: Conn, channel_id: int) -> list[dict[str, Any]]:
+    rows = await db.fetch(
+        "channels.list_members",
+        """SELECT u.id, u.username, u.display_name, m.role
+           FROM channel_members m JOIN users u ON u.id = m.user_id
+           WHERE m.channel_id = $1 ORDER BY m.role = 'owner' DESC, u.username_key""",
+        channel_id,
+    )
+    return [member_info(r) for r in rows]
+
+
+def member_info(row: Record) -> dict[str, Any]:
+    return {"id": row["id"], "name": row["username"], "display": row["display_name"], "role": row["role"]}
+
+
+async def get_member(db: Conn, channel_id: int, user_id: int) -> dict[str, Any] | None:
+    row = await db.fetchrow(
+        "channels.get_member",
+        """SELECT u.id, u.username, u.display_name, m.role
+           FROM channel_members m JOIN users u ON u.id = m.user_id
+           WHERE m.channel_id = $1 AND m.user_id = $2""",
+        channel_id, user_id,
+    )
+    return member_info(row) if row else None
+
+
+async def member_user_ids(db: Conn, channel_id: int) -> list[int]:
+    rows = await db.fetch("channels.member_user_ids", "SELECT user_id FROM channel_members WHERE channel_id = $1", channel_id)
+    return [r["user_id"] for r in rows]
+
+
+async def browse_public(
+    db: Conn, user_id: int, *, q: str | None, after: str | None, limit: int
+) -> tuple[list[dict[str, Any]], str | None]:
+    """A page of public channels by name, optionally filtered by a substring; keyset on name_key."""
+    rows = await db.fetch(
+        "channels.browse_public",
+        """SELECT c.id, c.name, c.description, c.name_key,
+                  (SELECT count(*) FROM channel_members x WHERE x.channel_id = c.id) AS members,
+                  EXISTS (SELECT 1 FROM channel_members x WHERE x.channel_id = c.id AND x.user_id = $1) AS joined
+           FROM channels c
+           WHERE NOT c.private
+             AND ($2::text IS NULL OR c.name_key > $2)
+             AND ($3::text IS NULL OR strpos(c.name_key, $3) > 0 OR strpos(lower(c.description), $3) > 0)
+           ORDER BY c.name_key
+           LIMIT $4""",
+        user_id, after, q, limit + 1,
+    )
+    more = len(rows) > limit
+    rows = rows[:limit]
+    page = [
+        {"id": r["id"], "name": r["name"], "description": r["description"], "members": r["members"], "joined": r["joined"]}
+        for r in rows
+    ]
+    return page, (rows[-1]["name_key"] if more and rows else None)
+
+
+async def set_read_marker(db: Conn, channel_id: int, user_id: int, seq: int) -> int | None:
+    """Move the read marker forward to ``seq`` (clamped to the channel's end); the new value.
+
+    None if the user is not a member. Never moves the marker backwards.
+    """
+    value: int | None = await db.fetchval(
+        "channels.set_read",
+        """UPDATE channel_members m SET read_seq = greatest(m.read_seq, least($3, c.last_seq))
+           FROM channels c
+           WHERE c.id = m.channel_id AND m.channel_id = $1 AND m.user_id = $2
+           RETURNING m.read_seq""",
+        channel_id, user_id, seq,
+    )
+    return value
+
+
+async def find_user_by_key(db: Conn, username_key: str) -> Record | None:
+    return await db.fetchrow(
+        "users.find_by_key",
+        "SELECT id, username, display_name FROM users WHERE username_key = $1 AND disabled_at IS NULL",
+        username_key,
+    )
