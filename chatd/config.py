@@ -63,10 +63,11 @@ class Config:
     session_max_secs: int = 90 * 24 * 3600
     max_body_bytes: int = 16 * 1024
     max_frame_bytes: int = 64 * 1024
-    resume_cap: int = 2000
+    resume_cap: int = 500
     ws_ping_secs: float = 10.0
     ws_timeout_secs: float = 25.0
     shutdown_grace_secs: float = 10.0
+    session_check_secs: float = 30.0
     trusted_proxies: tuple[str, ...] = ()
 
     @property
@@ -238,6 +239,7 @@ CHECKS: Mapping[str, Callable[[Any], Any]] = {
     "ws_ping_secs": _float_range(0.1, 3600),
     "ws_timeout_secs": _float_range(0.2, 7200),
     "shutdown_grace_secs": _float_range(0, 600),
+    "session_check_secs": _float_range(0.05, 3600),
     "trusted_proxies": _str_list("a list of IP addresses", _host),
 }
 assert set(CHECKS) == {f.name for f in fields(Config)}, "every key needs a check"

@@ -14,6 +14,7 @@ looked up, and a private one the user is not in answers exactly like one that do
 from __future__ import annotations
 
 import logging
+import math
 import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -50,6 +51,7 @@ from chatd.wire import (
     MemberJoined,
     MemberLeft,
     Members,
+    Msg,
     Ok,
     Ping,
     PresenceSet,
@@ -82,8 +84,8 @@ PROTOCOL_ERRORS_MAX = 20  # consecutive undecodable frames before the socket is 
 RATE_PER_SEC = 1000.0  # frames/s a connection may sustain (the bench's single sender needs 500+)
 RATE_BURST = 2000.0
 MAX_CHANNEL_NAME = 80
-MAX_DESCRIPTION = 500
 REPLAY_PAGE = 500
+TYPING_MIN_INTERVAL_SECS = 3.0  # clients send typing at most every 3 s; relays beyond are dropped
 
 
 class _Close(Exception):
@@ -129,6 +131,7 @@ class Connection:
         self._tokens = RATE_BURST
         self._tokens_at = time.monotonic()
         self._bad_frames = 0
+        self._typing_at: dict[int, float] = {}
 
     # --- identity (LiveConnection) ---
 
@@ -300,7 +303,7 @@ class Connection:
         if frame.v != PROTOCOL_VERSION:
             self.push(Error(frame.rid, "unsupported_version", f"this server speaks protocol v{PROTOCOL_VERSION}"))
             raise _Close(4400, "unsupported protocol version")
-        if self.principal is None and frame.token:
+        if frame.token:  # a token in hello takes priority over the cookie (PROTOCOL.md §4)
             self.principal = await authenticate(self.state, frame.token)
         if self.principal is None:
             self.push(Error(frame.rid, "not_authenticated", "log in first (session cookie or token)"))
@@ -375,9 +378,8 @@ class Connection:
     async def _replay(self, ch: int, last_seq: int, end_seq: int) -> None:
         """Send every message after ``last_seq`` (in order) up to the channel's end, then live."""
         cap = self.state.config.resume_cap
-        if last_seq > end_seq:
-            last_seq = end_seq  # a client ahead of the server (restored backup): nothing to send
-        if end_seq - last_seq > cap:
+        # A client ahead of the server (a restored backup) or too far behind reloads instead.
+        if last_seq > end_seq or end_seq - last_seq > cap:
             self._go_live(ch, end_seq)
             self.push(Resync(ch, end_seq))
             return
@@ -519,15 +521,18 @@ class Connection:
                 if value is not None:
                     marker = encode_server_frame(ReadMarker(frame.ch, value))
                     for conn in self.state.connections.of_user(uid):
-                        if conn is not self and isinstance(conn, Connection):
+                        if isinstance(conn, Connection) and conn is not self:
                             conn._queue(marker)
             case Typing():
                 await self._check_access(frame.ch)
                 p = self.principal
                 assert p is not None
-                self.hub.actor(frame.ch).broadcast_ephemeral(
-                    encode_server_frame(TypingPush(frame.ch, uid, p.display_name)), exclude=self
-                )
+                now = time.monotonic()
+                if now - self._typing_at.get(frame.ch, -math.inf) >= TYPING_MIN_INTERVAL_SECS:
+                    self._typing_at[frame.ch] = now
+                    self.hub.actor(frame.ch).broadcast_ephemeral(
+                        encode_server_frame(TypingPush(frame.ch, uid, p.display_name)), exclude=self
+                    )
                 self.push(Ok(frame.rid, {}))
             case PresenceSet():
                 self.push(Ok(frame.rid, {}))
@@ -541,9 +546,7 @@ class Connection:
         problem = bad_character(name)
         if problem:
             raise _Refuse("invalid_name", f"a channel name cannot contain {problem}")
-        description = nfc(frame.description.strip())
-        if len(description) > MAX_DESCRIPTION:
-            raise _Refuse("too_large", f"a description has at most {MAX_DESCRIPTION} characters")
+        description = nfc(frame.description.strip())  # its size limit is the codec's
         key = identity_key(name)
         db = self.state.db
         try:
@@ -563,25 +566,23 @@ class Connection:
 
     async def _join(self, frame: ChannelJoin) -> None:
         db = self.state.db
-        if frame.ch in self.channels:
-            raise _Refuse("already_member", "you are already in this channel")
         access = await channel_store.get_access(db, self.user_id, frame.ch)
         if access is None or not access.visible:
             raise _Refuse("not_found", "no such channel")
-        if access.private:  # a member of a private channel: the cache was stale
-            raise _Refuse("already_member", "you are already in this channel")
-        await channel_store.add_member(db, frame.ch, self.user_id)
+        # Joining a channel I am already in succeeds and changes nothing (PROTOCOL.md §5.5).
+        added = access.role is None and await channel_store.add_member(db, frame.ch, self.user_id)
         info = await channel_store.get_channel_for_member(db, self.user_id, frame.ch)
         if info is None:
             raise _Refuse("not_found", "no such channel")
         self.push(Ok(frame.rid, {"channel": info}))
-        self._membership_added(info, self.user_id)
+        if added:
+            self._membership_added(info, self.user_id)
 
     async def _invite(self, frame: ChannelInvite) -> None:
         db = self.state.db
         st = await self._check_access(frame.ch)
-        if st.role != "owner":
-            raise _Refuse("forbidden", "only the channel's owner can invite")
+        if st.private and st.role != "owner":
+            raise _Refuse("forbidden", "only the channel's owner can invite to a private channel")
         user = await channel_store.find_user_by_key(db, identity_key(frame.user))
         if user is None:
             raise _Refuse("user_not_found", f"no user named {frame.user!r}")
@@ -633,9 +634,7 @@ async def _quietly(fn: Any) -> None:
         log.warning("event=ws.member_event_failed error=%r", str(exc))
 
 
-def _msg(row: Any) -> Any:
-    from chatd.wire import Msg
-
+def _msg(row: Any) -> Msg:
     return Msg(**message_info(row))
 
 

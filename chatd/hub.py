@@ -192,7 +192,7 @@ class ChannelActor:
         while True:
             rows = await messages_after(db, self.ch, self.fanned_seq, CATCH_UP_PAGE, upto)
             for row in rows:
-                frame = encode_server_frame(Msg(**message_info(row)))  # type: ignore[arg-type]
+                frame = encode_server_frame(Msg(**message_info(row)))
                 self._fan_out(row["seq"], frame)
             if len(rows) < CATCH_UP_PAGE:
                 return

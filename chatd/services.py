@@ -6,7 +6,12 @@ and hangs what routes need on ``state``. ``bootstrap`` creates what a fresh data
 
 from __future__ import annotations
 
+from typing import Any
+
 import trio
+
+from chatd.events import RESYNC
+from chatd.hub import Hub
 
 from chatd.store import Database
 from chatd.web.app import AppState
@@ -28,4 +33,20 @@ async def bootstrap(db: Database) -> None:
 
 async def start_services(nursery: trio.Nursery, state: AppState) -> None:
     """Start the background services in ``nursery``; returns once they are ready."""
+    hub = Hub(state.db)
+    await nursery.start(hub.run)
+    state.extras["hub"] = hub
+    # Small follow-up tasks of requests (member.joined pushes) belong here, not to a request.
+    state.extras["member_events"] = nursery
+
+    async def on_msg(event: dict[str, Any]) -> None:
+        ch, seq = event.get("ch"), event.get("seq")
+        if isinstance(ch, int) and isinstance(seq, int):
+            hub.notify_committed(ch, seq)
+
+    async def on_resync(_: dict[str, Any]) -> None:
+        hub.resync_all()
+
+    state.events.on("msg", on_msg)
+    state.events.on(RESYNC, on_resync)
     await nursery.start(state.events.run, state.db)

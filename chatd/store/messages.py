@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from chatd.store.db import Conn, Record
 
@@ -54,7 +55,7 @@ FROM messages m JOIN users u ON u.id = m.user_id
 """
 
 
-def message_info(r: Record) -> dict[str, object]:
+def message_info(r: Record) -> dict[str, Any]:
     """The protocol's Msg shape (without op) from a row of ``_SELECT``."""
     return {
         "ch": r["ch"],
