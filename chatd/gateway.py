@@ -30,7 +30,6 @@ from chatd.store.messages import message_info, messages_after, messages_before
 from chatd.text import bad_character, identity_key, nfc
 from chatd.web.guard import origin_allowed
 from chatd.wire import (
-    MAX_LIMIT,
     PROTOCOL_VERSION,
     Ack,
     Around,
@@ -132,6 +131,7 @@ class Connection:
         self._tokens_at = time.monotonic()
         self._bad_frames = 0
         self._typing_at: dict[int, float] = {}
+        self._ready = trio.Event()  # set once hello has been answered and replayed
 
     # --- identity (LiveConnection) ---
 
@@ -225,9 +225,8 @@ class Connection:
         cfg = self.state.config
         # Until hello, the socket has HELLO_TIMEOUT_SECS to identify itself.
         with trio.move_on_after(HELLO_TIMEOUT_SECS):
-            while self.principal is None or not self.channels_ready:
-                await trio.sleep(0.05)
-        if self.principal is None or not self.channels_ready:
+            await self._ready.wait()
+        if not self._ready.is_set():
             self.end(4001, "no hello in time", False)
             return
         drain = self.state.draining
@@ -351,6 +350,7 @@ class Connection:
             else:
                 self._go_live(ch, info["last_seq"])
         self.channels_ready = True
+        self._ready.set()
 
     def _subscribe(self, ch: int, role: str, private: bool) -> _ChanState:
         st = _ChanState(role=role, private=private)

@@ -12,7 +12,6 @@ import trio
 
 from chatd.events import RESYNC
 from chatd.hub import Hub
-
 from chatd.store import Database
 from chatd.web.app import AppState
 

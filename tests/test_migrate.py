@@ -60,7 +60,7 @@ async def test_racing_migrators_apply_each_file_once(empty_db: Database, tmp_pat
 async def test_failing_migration_rolls_back_and_names_file(empty_db: Database, tmp_path: Path) -> None:
     _write(tmp_path, "0001_ok.sql", "CREATE TABLE kept (id integer);")
     _write(tmp_path, "0002_broken.sql", "CREATE TABLE half (id integer); SELECT no_such_function();")
-    with pytest.raises(MigrationError, match="0002_broken.sql"):
+    with pytest.raises(MigrationError, match=r"0002_broken\.sql"):
         await apply_migrations(empty_db, tmp_path)
     tables = {r["tablename"] for r in await empty_db.fetch("t", "SELECT tablename FROM pg_tables WHERE schemaname = 'public'")}
     assert "kept" in tables
@@ -78,7 +78,7 @@ async def test_database_newer_than_code_is_refused(empty_db: Database, tmp_path:
 
 def test_badly_named_file_is_refused(tmp_path: Path) -> None:
     _write(tmp_path, "1_init.sql", "SELECT 1;")
-    with pytest.raises(MigrationError, match="NNNN_lowercase_name.sql"):
+    with pytest.raises(MigrationError, match=r"NNNN_lowercase_name\.sql"):
         find_migrations(tmp_path)
 
 

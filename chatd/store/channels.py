@@ -28,15 +28,15 @@ class Access:
         return not self.private or self.role is not None
 
 
-_CHANNEL_FOR_USER = """
+_CHANNEL_FOR_USER = f"""
 SELECT c.id, c.name, c.description, c.private, m.role, c.last_seq, m.read_seq,
        (SELECT count(*) FROM (
             SELECT 1 FROM messages x
             WHERE x.channel_id = c.id AND x.seq > m.read_seq AND x.user_id <> m.user_id
-            LIMIT %d) u) AS unread
+            LIMIT {UNREAD_COUNT_CAP}) u) AS unread
 FROM channel_members m JOIN channels c ON c.id = m.channel_id
 WHERE m.user_id = $1
-""" % UNREAD_COUNT_CAP
+"""
 
 
 def channel_info(row: Record) -> dict[str, Any]:
