@@ -21,7 +21,7 @@ from chatd.services import bootstrap
 from chatd.store import apply_migrations, open_database
 from tests.helpers.client import connect, general_id, register
 from tests.helpers.proc import ChatdProcess
-from tests.helpers.server import RunningServer, insecure_ssl_context, run_test_server
+from tests.helpers.server import Endpoint, RunningServer, insecure_ssl_context, run_test_server
 
 pytestmark = pytest.mark.slow
 
@@ -33,20 +33,9 @@ def tmp_root() -> Iterator[Path]:
     shutil.rmtree(path, ignore_errors=True)
 
 
-class _Proc(RunningServer):
-    """A RunningServer view of a chatd subprocess (only what the client helpers use)."""
-
-    def __init__(self, url: str) -> None:
-        self._url = url
-
-    @property
-    def url(self) -> str:  # type: ignore[override]
-        return self._url
-
-
 async def test_kill_9_mid_burst_loses_no_acked_message_and_retries_do_not_double(tmp_root: Path) -> None:
     proc = ChatdProcess(tmp_root).start()
-    srv = _Proc(proc.url)
+    srv = Endpoint(proc.url)
     sent: dict[bytes, str] = {}
     acked: dict[bytes, int] = {}
     alice = await register(srv, "alice")
@@ -64,8 +53,7 @@ async def test_kill_9_mid_burst_loses_no_acked_message_and_retries_do_not_double
                     proc.signal(9)  # kill -9 in the middle of the burst
                     break
             with trio.move_on_after(5):
-                while a.closed is None:
-                    await trio.sleep(0.05)
+                await a.wait_closed()
             for rid, cid in rids.items():
                 reply = a.replies.get(rid)
                 if reply and reply["op"] == "ack":
@@ -74,7 +62,7 @@ async def test_kill_9_mid_burst_loses_no_acked_message_and_retries_do_not_double
     proc.wait()
 
     proc2 = ChatdProcess(tmp_root).start()
-    srv2 = _Proc(proc2.url)
+    srv2 = Endpoint(proc2.url)
     try:
         async with connect(srv2, alice) as a2:
             # Every acked message is there exactly once, with the seq its ack said.

@@ -15,7 +15,7 @@ from trio_websocket import ConnectionClosed, WebSocketConnection, open_websocket
 
 from chatd.wire import decode_server_frame, encode_client_frame
 from tests.helpers.cddl import assert_valid_server_frame
-from tests.helpers.server import RunningServer, insecure_ssl_context
+from tests.helpers.server import Endpoint, insecure_ssl_context
 
 REPLY_TIMEOUT_SECS = 30  # a ceiling against hangs; tests wrap tighter fail_after where speed matters
 
@@ -30,7 +30,7 @@ class Account:
     cookie: str = ""
 
 
-async def register(server: RunningServer, username: str, display: str | None = None, password: str = "correct horse battery") -> Account:
+async def register(server: Endpoint, username: str, display: str | None = None, password: str = "correct horse battery") -> Account:
     """Register through the real API; returns the account with its session token."""
     resp = await server.post(
         "/api/register",
@@ -134,7 +134,7 @@ class Client:
 
 @asynccontextmanager
 async def connect(
-    server: RunningServer,
+    server: Endpoint,
     account: Account | None = None,
     *,
     hello: bool = True,
