@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import trio
 
+from chatd.auth import events as auth_events
 from chatd.store import Database
 from chatd.web.app import AppState
 
@@ -29,3 +30,4 @@ async def bootstrap(db: Database) -> None:
 async def start_services(nursery: trio.Nursery, state: AppState) -> None:
     """Start the background services in ``nursery``; returns once they are ready."""
     await nursery.start(state.events.run, state.db)
+    await nursery.start(auth_events.run, state)
