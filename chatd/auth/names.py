@@ -77,6 +77,8 @@ def check_username(value: object) -> Username:
     if not isinstance(value, str):
         raise FieldError("username_invalid", "username", "Choose a username.")
     name = unicodedata.normalize("NFC", value.strip())
+    if not name:
+        raise FieldError("username_invalid", "username", "Choose a username.")
     if len(name) < USERNAME_MIN_CHARS:
         raise FieldError(
             "username_invalid", "username", f"A username needs at least {USERNAME_MIN_CHARS} characters."
