@@ -190,9 +190,23 @@ class Connection:
         try:
             with self._cancel:
                 async with trio.open_nursery() as nursery:
-                    nursery.start_soon(self._writer)
+                    writer_done = trio.Event()
+
+                    async def writer() -> None:
+                        try:
+                            await self._writer()
+                        finally:
+                            writer_done.set()
+
+                    nursery.start_soon(writer)
                     nursery.start_soon(self._watchdog)
                     await self._reader()
+                    if self._ending is not None and self._ending.code != 4008:
+                        # Let the writer send what is queued (the error frame that explains
+                        # the close) before the close frame; a slow consumer's queue is dropped.
+                        self._out_send.close()
+                        with trio.move_on_after(CLOSE_TIMEOUT_SECS):
+                            await writer_done.wait()
                     nursery.cancel_scope.cancel()
         finally:
             self.state.connections.discard(self)  # type: ignore[arg-type]
@@ -208,6 +222,13 @@ class Connection:
             return  # the peer went away: nothing to say
         with trio.move_on_after(CLOSE_TIMEOUT_SECS):
             try:
+                # What was queued before the close (an error frame explaining it) goes first —
+                # except for a slow consumer, whose queue is the problem.
+                while ending.code != 4008:
+                    try:
+                        await websocket.send(self._out_recv.receive_nowait())
+                    except (trio.WouldBlock, trio.EndOfChannel):
+                        break
                 if ending.push_expired:
                     await websocket.send(encode_server_frame(SessionExpired(ending.reason)))
                 await websocket.close(ending.code, ending.reason[:120])

@@ -91,8 +91,9 @@ async def test_kill_9_mid_burst_loses_no_acked_message_and_retries_do_not_double
 
 
 @pytest.fixture
-async def own_cluster(tmp_root: Path, aio_loop: None) -> AsyncIterator[EmbeddedCluster]:
-    cluster = EmbeddedCluster(tmp_root / "pgroot")
+async def own_cluster(aio_loop: None) -> AsyncIterator[EmbeddedCluster]:
+    root = Path(tempfile.mkdtemp(prefix="chatd-res-pg-"))  # its own root: the server account enters it
+    cluster = EmbeddedCluster(root)
     with cluster.running():
         async with open_database(cluster.dsn_for("postgres"), 2, 10) as admin:
             await admin.execute("t", "CREATE DATABASE chatd")
@@ -100,6 +101,7 @@ async def own_cluster(tmp_root: Path, aio_loop: None) -> AsyncIterator[EmbeddedC
             await apply_migrations(db)
             await bootstrap(db)
         yield cluster
+    shutil.rmtree(root, ignore_errors=True)
 
 
 async def test_postgres_restart_under_a_running_chatd(own_cluster: EmbeddedCluster, tmp_root: Path, nursery: trio.Nursery) -> None:

@@ -136,6 +136,7 @@ def create_app(state: AppState) -> QuartTrio:
 
 def _blueprints() -> list[Any]:
     """Route modules, each with ``register(app, state)``; imported here to keep layers one way."""
-    from chatd.web import static
+    from chatd import gateway
+    from chatd.web import auth_routes, static
 
-    return [static.register]
+    return [static.register, auth_routes.register, gateway.register]
