@@ -476,3 +476,23 @@ def add_commands(sub: Any, common: Callable[[argparse.ArgumentParser], None]) ->
     p = _leaf(invites, common, "revoke", "revoke an unused invite", "Revoke an unused invite so it cannot be used.",
               "  chatd invite revoke 3\n", cmd_invite_revoke)
     p.add_argument("id", type=int, help="the invite id (see `chatd invite list`)")
+
+    p = _leaf(sub, common, "post", "post a message to a channel (appears live)",
+              "Post a message as a user; running chatd processes broadcast it at once (NOTIFY).",
+              "  chatd post --channel general --as alice 'The server reboots at 22:00.'\n"
+              "  echo 'backup done' | chatd post --channel ops --as backup-bot -\n", cmd_post)
+    p.add_argument("--channel", required=True, help="channel name (a leading # is fine)")
+    p.add_argument("--as", dest="as_user", required=True, metavar="USER", help="the author (a member of the channel)")
+    p.add_argument("text", help="the message; '-' reads it from standard input")
+
+
+async def cmd_post(args: argparse.Namespace, cfg: Config, db: Any) -> int:
+    from chatd.post import PostError, post_as
+
+    text = sys.stdin.read() if args.text == "-" else args.text
+    try:
+        result = await post_as(db, args.channel, args.as_user, text.rstrip("\n"), cfg.max_body_bytes)
+    except PostError as exc:
+        raise AdminError(str(exc)) from None
+    print(f"posted to #{args.channel.removeprefix('#')} as seq {result.seq} (message id {result.message_id})")
+    return 0
