@@ -170,15 +170,16 @@ def run_one(ctx: Ctx, sid: str, profiler: Any) -> dict[str, Any]:
     except Exception:
         result = {"errors": [traceback.format_exc()]}
         log(traceback.format_exc())
-    finally:
-        try:
-            ctx.close_clients()
-        except Exception as exc:
-            log(f"    (closing clients failed: {exc})")
-        if profiler is not None:
-            result_profile = profiler.detach()
-            if result_profile:
-                log(f"    profile: {result_profile}")
+    # Not in a ``finally``: on Ctrl-C the runner's cleanup terminates the workers instead of
+    # waiting for them to close their sockets politely.
+    try:
+        ctx.close_clients()
+    except Exception as exc:
+        log(f"    (closing clients failed: {exc})")
+    if profiler is not None:
+        result_profile = profiler.detach()
+        if result_profile:
+            log(f"    profile: {result_profile}")
     result.update({"id": sid, "run": ctx.run, "seconds": time.monotonic() - t0, "loadavg_start": la0,
                    "loadavg_end": loadavg()})
     return result

@@ -34,8 +34,10 @@ import trio
 from bench.wsclient import HandshakeError, WsClosed, WsConnection, insecure_ssl_context
 from chatd.wire import encode_client_frame
 
-REQUEST_TIMEOUT_SECS = 30.0  # a reply later than this is a failure, not a latency sample
+REQUEST_TIMEOUT_SECS = 60.0  # no reply by then: the request is retried (a send with its cid)
+NO_RECONNECT_CODES = frozenset({1003, 1009, 4001, 4003, 4400})  # client bugs or credentials
 HISTORY_PAGE = 100
+WORKER_MEMORY_BYTES = 3 << 30  # 10,000 TLS connections over 4 workers use ~0.3 GiB each
 
 
 def trio_at(mono: float) -> float:
@@ -150,6 +152,7 @@ class Client:
         self.caught_up_at = 0.0  # monotonic seconds of the latest caught-up
         self._changed = trio.Event()
         self._conn_nursery: trio.Nursery | None = None
+        self._limiter: trio.CapacityLimiter | None = None
 
     def _wake(self) -> None:
         self._changed.set()
@@ -172,14 +175,15 @@ class Client:
                     break
             try:
                 if self.connections == 0:
-                    async with first_limiter:
-                        ws = await self._connect(w.connect_deadline_secs)
+                    # The first connection holds a slot until it is live (hello answered), so a
+                    # fleet ramps up at a bounded number of pending handshakes and hellos.
+                    await first_limiter.acquire_on_behalf_of(self)
+                    self._limiter = first_limiter
+                    ws = await self._connect(w.connect_deadline_secs)
                 else:
                     ws = await self._connect(w.reconnect_deadline_secs)
             except _GiveUp as exc:
-                self.failed = str(exc)
-                self.ready.set()
-                self._wake()
+                self._give_up(str(exc))
                 return
             self.connections += 1
             if self.connections > 1:
@@ -193,6 +197,8 @@ class Client:
                         await self._read_loop(ws)
                     except WsClosed as exc:
                         w.stats.closes[exc.code] += 1
+                        if exc.code in NO_RECONNECT_CODES:  # PROTOCOL.md §9: do not retry these
+                            self._give_up(f"closed {exc.code}: {exc.reason}")
                     nursery.cancel_scope.cancel()
             finally:
                 self._conn_nursery = None
@@ -208,6 +214,7 @@ class Client:
             if self.gate is None and not self.stopped:
                 await trio.sleep(w.reconnect_delay_secs * (0.5 + w.rng.random()))
         self.ready.set()
+        self._release_first()
 
     async def _connect(self, deadline_secs: float) -> WsConnection:
         w = self.w
@@ -234,9 +241,7 @@ class Client:
             return
         if reply.get("op") != "ok":
             self.w.stats.errors[f"hello:{reply.get('code')}"] += 1
-            self.failed = f"hello refused: {reply.get('code')}"
-            self.stopped = True
-            self.ready.set()
+            self._give_up(f"hello refused: {reply.get('code')}")
             await ws.aclose()
 
     def _on_hello_ok(self, reply: dict[str, Any], now_ns: int) -> None:
@@ -261,6 +266,19 @@ class Client:
         self.caught_up_at = now_ns / 1e9
         self.live.set()
         self.ready.set()
+        self._release_first()
+        self._wake()
+
+    def _release_first(self) -> None:
+        if self._limiter is not None:
+            self._limiter.release_on_behalf_of(self)
+            self._limiter = None
+
+    def _give_up(self, reason: str) -> None:
+        self.failed = reason
+        self.stopped = True
+        self.ready.set()
+        self._release_first()
         self._wake()
 
     async def _read_loop(self, ws: WsConnection) -> None:
@@ -350,7 +368,7 @@ class Client:
     ) -> dict[str, Any] | None:
         """Send a request and wait for its reply; None if the connection ended or it timed out."""
         ws = self.ws
-        if ws is None:
+        if ws is None or ws.closed is not None:
             return None
         rid = next(self.rids)
         fields["rid"] = rid
@@ -372,7 +390,7 @@ class Client:
         while trio.current_time() < deadline and not self.stopped:
             if not self.live.is_set():
                 with trio.move_on_at(deadline):
-                    await self.live.wait()
+                    await self.wait_until(lambda: self.live.is_set() or self.stopped)
                 continue
             rec.attempts += 1
             t0 = time.monotonic_ns()
@@ -381,6 +399,9 @@ class Client:
                 wait_secs=max(0.1, deadline - trio.current_time()),
             )
             if reply is None:
+                # The connection ended (or the reply is overdue): wait until the reader has
+                # seen the end (live cleared) or a moment passed, then retry with the same cid.
+                await trio.sleep(0.05)
                 continue
             if reply["op"] == "ack":
                 rec.seq = reply["seq"]
@@ -671,12 +692,20 @@ class Worker:
     async def cmd_report(self, final: dict[int, int] | None = None) -> dict[str, Any]:
         """Counters, correctness and latency samples since ``setup``; resets the samples."""
         final = {int(k): v for k, v in (final or {}).items()}
-        lost = dups = ooo = 0
+        lost = dups = ooo = missed_by_gave_up = 0
+        gave_up: Counter[str] = Counter()
         for c in self.clients.values():
             for ch, t in c.tracks.items():
-                lost += t.lost(final.get(ch, t.last))
+                if c.failed:
+                    # A client the server turned away for good (e.g. 4001) missed what followed:
+                    # reported with the failure that caused it, not as a lost message.
+                    missed_by_gave_up += t.lost(final.get(ch, t.last))
+                else:
+                    lost += t.lost(final.get(ch, t.last))
                 dups += t.dups
                 ooo += t.ooo
+            if c.failed:
+                gave_up[c.failed.split(":")[0]] += 1
         s = self.stats
         ru = resource.getrusage(resource.RUSAGE_SELF)
         out = {
@@ -699,6 +728,8 @@ class Worker:
             "text_frames": s.text_frames,
             "bad_frames": s.bad_frames,
             "live": sum(1 for c in self.clients.values() if c.live.is_set()),
+            "gave_up": dict(gave_up),
+            "missed_by_gave_up": missed_by_gave_up,
             "sent_log": self.sent_log,
             "cpu_s": ru.ru_utime + ru.ru_stime,
         }
@@ -742,6 +773,8 @@ def worker_main(index: int, cmd: Pipe, res: Pipe) -> None:
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     if soft < hard:
         resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+    # The machine is shared: a runaway worker must fail with MemoryError, not wake the OOM killer.
+    resource.setrlimit(resource.RLIMIT_DATA, (WORKER_MEMORY_BYTES, WORKER_MEMORY_BYTES))
     worker = Worker(index, cmd, res)
 
     async def main() -> None:

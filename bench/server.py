@@ -96,7 +96,7 @@ class ChatdServer:
         return self.data_dir / "pg-run"
 
     def start(self, timeout: float = START_TIMEOUT_SECS) -> None:
-        """Spawn chatd and return once it answers HTTP(S) on its port."""
+        """Spawn chatd; return once it answers HTTP(S) on its port and has printed its banner."""
         if self.proc is not None and self.proc.poll() is None:
             raise ServerError("chatd is already running")
         self.starts += 1
@@ -115,7 +115,7 @@ class ChatdServer:
         )
         log.close()
         deadline = self.t_spawn + timeout
-        while True:
+        while not (self.t_banner and self.t_accepting):
             if self.proc.poll() is not None:
                 raise ServerError(f"chatd exited with code {self.proc.returncode}:\n{self.log_tail()}")
             if not self.t_banner:
@@ -123,11 +123,8 @@ class ChatdServer:
                 if m:
                     self.t_banner = time.monotonic()
                     self.url = m.group(1).rstrip("/")
-            if self._answers():
+            if not self.t_accepting and self._answers():
                 self.t_accepting = time.monotonic()
-                if not self.url:
-                    self.url = f"{'https' if self.tls else 'http'}://127.0.0.1:{self.port}"
-                return
             if time.monotonic() > deadline:
                 raise ServerError(f"chatd did not answer within {timeout:.0f} s:\n{self.log_tail()}")
             time.sleep(0.005)

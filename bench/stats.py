@@ -57,7 +57,8 @@ def merge_reports(reports: list[dict[str, Any]]) -> dict[str, Any]:
     out["ack_ms"] = floats(r["ack_ms"] for r in reports)
     labels = {k for r in reports for k in r["history_ms"]}
     out["history_ms"] = {k: floats(r["history_ms"].get(k, b"") for r in reports) for k in labels}
-    for key in ("closes", "errors", "connect_failures"):
+    out["missed_by_gave_up"] = sum(r["missed_by_gave_up"] for r in reports)
+    for key in ("closes", "errors", "connect_failures", "gave_up"):
         c: Counter[Any] = Counter()
         for r in reports:
             c.update(r[key])

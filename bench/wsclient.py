@@ -34,6 +34,10 @@ class WsClosed(Exception):
         self.code = code
         self.reason = reason
 
+    def again(self) -> WsClosed:
+        """A fresh copy to raise (re-raising one instance would grow its traceback each time)."""
+        return WsClosed(self.code, self.reason)
+
 
 class HandshakeError(Exception):
     """The upgrade was refused (``status``) or the answer was not a WebSocket upgrade."""
@@ -140,12 +144,12 @@ class WsConnection:
 
     async def _send_raw(self, data: bytes) -> None:
         if self.closed is not None:
-            raise self.closed
+            raise self.closed.again()
         async with self._lock:
             try:
                 await self._stream.send_all(data)
             except (trio.BrokenResourceError, trio.ClosedResourceError, OSError, ssl.SSLError) as exc:
-                raise self._fail(1006, f"send failed: {exc!r}") from None
+                raise self._fail(1006, f"send failed: {exc!r}").again() from None
 
     def _fail(self, code: int, reason: str) -> WsClosed:
         if self.closed is None:
@@ -161,13 +165,13 @@ class WsConnection:
         """
         while True:
             if self.closed is not None:
-                raise self.closed
+                raise self.closed.again()
             try:
                 chunk = await self._stream.receive_some(READ_BYTES)
             except (trio.BrokenResourceError, trio.ClosedResourceError, OSError, ssl.SSLError) as exc:
-                raise self._fail(1006, f"receive failed: {exc!r}") from None
+                raise self._fail(1006, f"receive failed: {exc!r}").again() from None
             if not chunk:
-                raise self._fail(1006, "EOF")
+                raise self._fail(1006, "EOF").again()
             self._buf += chunk
             out, pings, close = self._parse()
             for payload in pings:
@@ -181,7 +185,7 @@ class WsConnection:
                 await trio.aclose_forcefully(self._stream)
                 if out:  # hand over what came before the close; the next call raises
                     return out
-                raise self.closed
+                raise self.closed.again()
             if out:
                 return out
 
