@@ -457,7 +457,7 @@ class Connection:
         uid = self.user_id
         match frame:
             case Ping():
-                self.push(Ok(frame.rid, {"server_time": self.state.clock.now_ms()}))
+                self.push(Ok(frame.rid, {}))
             case Hello():
                 raise _Refuse("bad_frame", "hello was already sent")
             case Channels():

@@ -31,6 +31,7 @@ from chatd.wire import (
     encode_client_frame,
     encode_server_frame,
 )
+from tests.helpers.cddl import LEAF_SCHEMAS, accepting_rules
 
 ROOT = Path(__file__).resolve().parent.parent
 PROTOCOL = ROOT / "protocol"
@@ -40,41 +41,7 @@ VECTORS: list[dict[str, Any]] = json.loads(
 CDDL = (PROTOCOL / "chatd.cddl").read_text(encoding="utf-8")
 CLIENT_SCHEMA = Schema("root = client-frame\n" + CDDL)
 SERVER_SCHEMA = Schema("root = server-frame\n" + CDDL)
-
-
-def _rule_choices(name: str) -> list[str]:
-    """The alternatives of a CDDL rule written as ``name = a / b / …`` (rule names only)."""
-    start = CDDL.index(f"\n{name} =") + len(name) + 3
-    end = CDDL.index("\n\n", start)
-    return [part.strip() for part in CDDL[start:end].split("/")]
-
-
-def _leaves(name: str) -> list[str]:
-    """The frame rules (maps) a choice rule stands for, choices expanded recursively."""
-    if f"\n{name} = {{" in CDDL:
-        return [name]
-    return [leaf for alt in _rule_choices(name) for leaf in _leaves(alt)]
-
-
-# cddl-rs (behind pycddl 0.6.4) leaks map keys matched by a failed alternative of a type choice
-# into the next alternative, so `a / b` can accept a map that neither `a` nor `b` accepts (e.g. a
-# client read request passed as server-frame). Validating against each frame rule on its own
-# avoids that: there the maps are checked as closed, as written.
-LEAF_SCHEMAS: dict[str, dict[str, Schema]] = {
-    direction: {leaf: Schema(f"root = {leaf}\n" + CDDL) for leaf in _leaves(root)}
-    for direction, root in (("c2s", "client-frame"), ("s2c", "server-frame"))
-}
-
-
-def _accepting_rules(direction: str, data: bytes) -> list[str]:
-    accepted = []
-    for leaf, schema in LEAF_SCHEMAS[direction].items():
-        try:
-            schema.validate_cbor(data)
-        except Exception:  # pycddl raises its own ValidationError
-            continue
-        accepted.append(leaf)
-    return accepted
+_accepting_rules = accepting_rules
 
 
 def _select(direction: str, valid: bool) -> list[Any]:

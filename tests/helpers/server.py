@@ -71,19 +71,10 @@ async def http_request(
 
 
 @dataclass
-class RunningServer:
-    config: Config
-    db: Database
-    info: ServeInfo
-    shutdown: trio.Event
+class Endpoint:
+    """A chatd reachable at ``url`` (in-process or a subprocess)."""
 
-    @property
-    def state(self) -> AppState:
-        return self.info.state
-
-    @property
-    def url(self) -> str:
-        return self.info.urls[0]
+    url: str
 
     @property
     def origin(self) -> str:
@@ -102,6 +93,20 @@ class RunningServer:
         return await http_request("POST", self.url + path, headers=headers, **kw)
 
 
+@dataclass
+class RunningServer(Endpoint):
+    """An in-process chatd (``run_services``) with its configuration, database and state."""
+
+    config: Config
+    db: Database
+    info: ServeInfo
+    shutdown: trio.Event
+
+    @property
+    def state(self) -> AppState:
+        return self.info.state
+
+
 @asynccontextmanager
 async def run_test_server(
     cfg: Config, db: Database, nursery: trio.Nursery, clock: Clock | None = None
@@ -112,6 +117,6 @@ async def run_test_server(
         lambda task_status: run_services(cfg, db, shutdown=shutdown, clock=clock, task_status=task_status)
     )
     try:
-        yield RunningServer(cfg, db, info, shutdown)
+        yield RunningServer(info.urls[0], cfg, db, info, shutdown)
     finally:
         shutdown.set()

@@ -1,0 +1,46 @@
+"""``chatd post``: post a message from the command line (announcements, scripts, cron jobs).
+
+The message goes through the same one-statement insert as the hub's (dense seq, exactly once
+per cid); its commit NOTIFYs every running chatd, which reads it back and broadcasts it live.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+from chatd.store import Conn
+from chatd.store import channels as channel_store
+from chatd.store.messages import post_messages
+from chatd.text import identity_key
+
+
+class PostError(Exception):
+    """The message cannot be posted (message says why)."""
+
+
+@dataclass(frozen=True)
+class PostResult:
+    channel_id: int
+    seq: int
+    message_id: int
+
+
+async def post_as(db: Conn, channel: str, username: str, text: str, max_body_bytes: int) -> PostResult:
+    """Post ``text`` to the channel named ``channel`` (a leading ``#`` is ignored) as ``username``."""
+    if not text.strip():
+        raise PostError("the message is empty")
+    if len(text.encode()) > max_body_bytes:
+        raise PostError(f"the message is over {max_body_bytes} bytes (max_body_bytes)")
+    user = await channel_store.find_user_by_key(db, identity_key(username))
+    if user is None:
+        raise PostError(f"no active user named {username!r}")
+    found = await channel_store.find_channel_by_key(db, identity_key(channel.removeprefix("#")))
+    if found is None:
+        raise PostError(f"no channel named {channel!r}")
+    if not await channel_store.get_member(db, found["id"], user["id"]):
+        raise PostError(f"{username} is not a member of {found['name']!r}")
+    [posted] = await post_messages(db, found["id"], [user["id"]], [os.urandom(16)], [text])
+    if posted.seq is None or posted.id is None:
+        raise PostError(f"channel {channel!r} disappeared")
+    return PostResult(found["id"], posted.seq, posted.id)
