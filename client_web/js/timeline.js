@@ -54,7 +54,7 @@ export function dayLabel(ts, now, { locale, timeZone } = {}) {
 
 /** "14:05" (or "2:05 PM", per locale). */
 export function timeLabel(ts, { locale, timeZone } = {}) {
-  return formatter(locale, timeZone, { hour: '2-digit', minute: '2-digit' }).format(ts);
+  return formatter(locale, timeZone, { hour: 'numeric', minute: '2-digit' }).format(ts);
 }
 
 /** Full date and time, for the title attribute of a time. */

@@ -36,7 +36,8 @@ describe('day labels', () => {
   });
 
   test('time label', () => {
-    assert.equal(timeLabel(T0 + 5 * 60_000, { locale: 'en-GB', timeZone: 'UTC' }), '09:05');
+    assert.equal(timeLabel(T0 + 5 * 60_000, { locale: 'en-GB', timeZone: 'UTC' }), '9:05');
+  assert.equal(timeLabel(T0 + 5 * 60_000 + 12 * 3600_000, { locale: 'en-US', timeZone: 'UTC' }), '9:05 PM');
   });
 });
 
