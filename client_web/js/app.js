@@ -497,7 +497,8 @@ class App {
     const c = this.channels.get(this.activeId);
     if (!c) return;
     this.els.title.textContent = c.name;
-    this.els.icon.textContent = c.private ? '🔒' : '#';
+    this.els.icon.textContent = c.private ? '' : '#';
+    this.els.icon.className = c.private ? 'channel-icon icon icon-lock' : 'channel-icon';
     this.els.desc.textContent = c.description;
     this.els.desc.hidden = !c.description;
     const fav = this.favourites.has(c.id);

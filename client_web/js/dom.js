@@ -42,26 +42,40 @@ export function byId(id) {
   return el;
 }
 
+/** The "#" of a public channel or the lock of a private one (an icon, not an emoji font). */
+export function channelIcon(isPrivate) {
+  return isPrivate
+    ? h('span', { class: 'chan-icon icon icon-lock', 'aria-hidden': 'true' })
+    : h('span', { class: 'chan-icon', 'aria-hidden': 'true' }, '#');
+}
+
 /** Replace all children of `el`. */
 export function replaceChildren(el, ...children) {
   el.replaceChildren();
   append(el, children);
 }
 
-/** Run `fn` once per animation frame at most, however often schedule() is called. */
+/** Longest a render waits for an animation frame: some engines (and hidden or occluded windows)
+ * deliver frames late or not at all, and a message must still appear promptly. */
+const FRAME_FALLBACK_MS = 50;
+
+/** Run `fn` at most once per frame, however often schedule() is called before it runs. */
 export function frameScheduler(fn) {
   let queued = false;
+  let timer = null;
+  let frame = null;
+  const run = () => {
+    if (!queued) return;
+    queued = false;
+    clearTimeout(timer);
+    if (frame !== null && typeof cancelAnimationFrame === 'function') cancelAnimationFrame(frame);
+    frame = null;
+    fn();
+  };
   return function schedule() {
     if (queued) return;
     queued = true;
-    const run = () => {
-      queued = false;
-      fn();
-    };
-    if (typeof requestAnimationFrame === 'function' && document.visibilityState === 'visible') {
-      requestAnimationFrame(run);
-    } else {
-      setTimeout(run, 0); // hidden tabs get no animation frames
-    }
+    if (typeof requestAnimationFrame === 'function') frame = requestAnimationFrame(run);
+    timer = setTimeout(run, FRAME_FALLBACK_MS);
   };
 }

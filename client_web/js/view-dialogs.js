@@ -2,7 +2,7 @@
 // members and invitations, and the log-in dialog shown when the session ends. Native <dialog>
 // elements: modal, Esc closes them (except the log-in one), focus returns to where it was.
 
-import { byId, h, replaceChildren } from './dom.js';
+import { byId, channelIcon, h, replaceChildren } from './dom.js';
 import { rankForSwitcher } from './channel-list.js';
 import { badgeText, unreadOf } from './unread.js';
 
@@ -97,7 +97,7 @@ export class Switcher {
       return h(
         'li',
         { id: `sw-${c.id}`, role: 'option', 'aria-selected': i === this.active ? 'true' : 'false', class: i === this.active ? 'active' : '', dataset: { ch: String(c.id) } },
-        h('span', { class: 'chan-icon', 'aria-hidden': 'true' }, c.private ? '🔒' : '#'),
+        channelIcon(c.private),
         h('bdi', { class: 'chan-name' }, c.name),
         n ? h('span', { class: 'badge' }, badgeText(n)) : null,
       );
@@ -329,7 +329,7 @@ export class MembersDialog {
     const c = this.app.channels.get(ch);
     if (!c) return;
     this.ch = ch;
-    replaceChildren(byId('members-title'), `Members of ${c.private ? '🔒 ' : '#'}`, h('bdi', {}, c.name));
+    replaceChildren(byId('members-title'), 'Members of ', channelIcon(c.private), h('bdi', {}, c.name));
     this.user.value = '';
     this.result.textContent = '';
     const canInvite = !c.private || c.role === 'owner';

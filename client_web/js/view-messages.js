@@ -59,6 +59,13 @@ export class MessageView {
     this.locale = undefined;
     this._lastCount = 0;
     this.scroller.addEventListener('scroll', () => this._onScroll(), { passive: true });
+    // A reader at the bottom stays there when the view changes size (rotation, a growing
+    // message box, a resized window).
+    if (typeof ResizeObserver === 'function') {
+      new ResizeObserver(() => {
+        if (this.atBottom) this.scroller.scrollTop = this.scroller.scrollHeight;
+      }).observe(this.scroller);
+    }
     this.jump.addEventListener('click', () => {
       this.scrollToBottom();
       hooks.jumped?.();
@@ -105,7 +112,7 @@ export class MessageView {
    */
   render(items, info) {
     const wasAtBottom = this.atBottom;
-    const anchor = wasAtBottom ? null : this._firstVisible();
+    let anchor = wasAtBottom ? null : this._firstVisible();
     const anchorTop = anchor ? anchor.getBoundingClientRect().top : 0;
 
     const seen = new Set();
@@ -118,7 +125,12 @@ export class MessageView {
       if (!node || node.dataset.sig !== sig) {
         const fresh = item.kind === 'day' ? this._day(item) : this._message(item);
         fresh.dataset.sig = sig;
-        if (node) node.replaceWith(fresh);
+        if (node) {
+          node.replaceWith(fresh);
+          // The anchor's element may be rebuilt (e.g. it becomes "grouped" once older messages
+          // of the same author appear above it): keep following the message, not the element.
+          if (node === anchor) anchor = fresh;
+        }
         node = fresh;
         this.nodes.set(item.key, node);
       }
@@ -188,11 +200,12 @@ export class MessageView {
     const gutter = item.grouped
       ? h('div', { class: 'msg-gutter' }, h('span', { class: 'msg-time-side', 'aria-hidden': 'true' }, timeLabel(m.ts, { locale: this.locale })))
       : h('div', { class: 'msg-gutter' }, h('span', { class: `avatar avatar-c${m.user % AVATAR_COLOURS}`, 'aria-hidden': 'true' }, initial(m.display)));
-    const main = h('div', { class: 'msg-main' }, head, renderBody(m.body));
+    const line = h('div', { class: 'msg-line' }, renderBody(m.body));
+    const main = h('div', { class: 'msg-main' }, head, line);
     if (item.own && item.status) {
       const status = h('div', { class: 'msg-status' });
       if (item.status === 'sent' || item.status === 'acked') {
-        status.append(h('span', { class: 'tick', 'aria-hidden': 'true' }, '✓'), h('span', { class: 'visually-hidden' }, STATUS_TEXT.sent));
+        status.append(h('span', { class: 'icon icon-check', title: STATUS_TEXT.sent }), h('span', { class: 'visually-hidden' }, STATUS_TEXT.sent));
       } else if (item.status === 'failed') {
         status.append(
           h('span', { class: 'failed-text' }, `${STATUS_TEXT.failed}${item.error ? `: ${item.error.message}` : ''}`),
@@ -202,9 +215,9 @@ export class MessageView {
           h('button', { type: 'button', class: 'link-button', dataset: { action: 'discard' } }, 'Discard'),
         );
       } else {
-        status.append(h('span', { class: 'clock', 'aria-hidden': 'true' }, '🕓'), h('span', { class: 'pending-text' }, STATUS_TEXT[item.status] ?? ''));
+        status.append(h('span', { class: 'icon icon-clock', 'aria-hidden': 'true' }), h('span', { class: 'pending-text' }, STATUS_TEXT[item.status] ?? ''));
       }
-      main.append(status);
+      line.append(status);
     }
     return h(
       'article',

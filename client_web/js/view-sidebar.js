@@ -2,7 +2,7 @@
 // keyboard movement between channels. Elements are reused by channel id, so re-rendering a
 // list of hundreds of channels on every unread change stays cheap.
 
-import { h, replaceChildren } from './dom.js';
+import { channelIcon, h, replaceChildren } from './dom.js';
 import { sidebarSections } from './channel-list.js';
 import { badgeText, unreadOf } from './unread.js';
 
@@ -73,7 +73,7 @@ export class Sidebar {
         'aria-current': active ? 'page' : undefined,
         'aria-label': label,
       },
-      h('span', { class: 'chan-icon', 'aria-hidden': 'true' }, c.private ? '🔒' : '#'),
+      channelIcon(c.private),
       h('bdi', { class: 'chan-name' }, c.name),
       hasDraft && !active ? h('span', { class: 'chan-draft', 'aria-hidden': 'true', title: 'Draft' }, '✎') : null,
       unread ? h('span', { class: 'badge', 'aria-hidden': 'true' }, badgeText(unread)) : null,
