@@ -74,11 +74,11 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("chatd.gateway")
 
-OUTBOUND_MAX = 2048  # frames queued for one socket; a client this far behind resumes instead
-PENDING_MAX = 4096  # live frames held per channel while its resume replay runs
+OUTBOUND_MAX = 8192  # frames queued per socket (shared bytes: ~64 KiB of references); further behind → resume
+PENDING_MAX = 8192  # live frames held per channel while its resume replay runs
 HELLO_TIMEOUT_SECS = 10.0  # a socket that does not say hello in time is closed (4001)
 CLOSE_TIMEOUT_SECS = 2.0  # the last frames and the close handshake get this long
-SEND_INFLIGHT_MAX = 64  # sends awaiting their ack per connection; more → rate_limited
+SEND_INFLIGHT_MAX = 256  # sends awaiting their ack per connection; beyond it the reader waits
 PROTOCOL_ERRORS_MAX = 20  # consecutive undecodable frames before the socket is closed (4400)
 RATE_PER_SEC = 1000.0  # frames/s a connection may sustain (the bench's single sender needs 500+)
 RATE_BURST = 2000.0
@@ -126,7 +126,7 @@ class Connection:
         self._out_send, self._out_recv = trio.open_memory_channel[bytes](OUTBOUND_MAX)
         self._ending: _Close | None = None
         self._cancel = trio.CancelScope()
-        self._inflight = 0
+        self._send_slots = trio.Semaphore(SEND_INFLIGHT_MAX)
         self._tokens = RATE_BURST
         self._tokens_at = time.monotonic()
         self._bad_frames = 0
@@ -192,10 +192,7 @@ class Connection:
                 async with trio.open_nursery() as nursery:
                     nursery.start_soon(self._writer)
                     nursery.start_soon(self._watchdog)
-                    try:
-                        await self._reader()
-                    except _Close as close:
-                        self._ending = close
+                    await self._reader()
                     nursery.cancel_scope.cancel()
         finally:
             self.state.connections.discard(self)  # type: ignore[arg-type]
@@ -262,37 +259,58 @@ class Connection:
         return True
 
     async def _reader(self) -> None:
-        cfg = self.state.config
+        """Read and dispatch frames until the peer leaves or a frame asks to close (``_Close``).
+
+        The acks nursery holds the ack waiters of in-flight sends; ``_Close`` is caught inside it
+        so it ends the reader as itself, not wrapped in an exception group.
+        """
         async with trio.open_nursery() as acks:
-            while True:
-                data = await websocket.receive()
-                if isinstance(data, str):
-                    raise _Close(1003, "binary frames only")
-                try:
-                    frame = decode_client_frame(data, cfg.max_frame_bytes, max_body_bytes=cfg.max_body_bytes)
-                except FrameTooLarge:
-                    raise _Close(1009, "frame too big") from None
-                except ProtocolError as exc:
-                    self._bad_frames += 1
-                    if self._bad_frames >= PROTOCOL_ERRORS_MAX:
-                        raise _Close(4400, "too many malformed frames") from None
-                    self.push(Error(exc.rid, exc.code, exc.message))
-                    continue
-                self._bad_frames = 0
-                if not self._take_token():
-                    self.push(Error(frame.rid, "rate_limited", "too many frames; slow down", retry=True))
-                    continue
-                try:
-                    if self.principal is None or not self.channels_ready:
-                        await self._before_hello(frame)
-                    elif isinstance(frame, Send):
+            try:
+                await self._read_frames(acks)
+            except _Close as close:
+                self._ending = close
+            acks.cancel_scope.cancel()
+
+    async def _read_frames(self, acks: trio.Nursery) -> None:
+        cfg = self.state.config
+        while True:
+            data = await websocket.receive()
+            if isinstance(data, str):
+                raise _Close(1003, "binary frames only")
+            try:
+                frame = decode_client_frame(data, cfg.max_frame_bytes, max_body_bytes=cfg.max_body_bytes)
+            except FrameTooLarge:
+                raise _Close(1009, "frame too big") from None
+            except ProtocolError as exc:
+                self._bad_frames += 1
+                if self._bad_frames >= PROTOCOL_ERRORS_MAX:
+                    raise _Close(4400, "too many malformed frames") from None
+                self.push(Error(exc.rid, exc.code, exc.message))
+                if exc.close_code is not None:  # e.g. unsupported_version: answer, then close
+                    raise _Close(exc.close_code, exc.message) from None
+                continue
+            self._bad_frames = 0
+            if not self._take_token():
+                self.push(Error(frame.rid, "rate_limited", "too many frames; slow down", retry=True))
+                continue
+            try:
+                if self.principal is None or not self.channels_ready:
+                    await self._before_hello(frame)
+                elif isinstance(frame, Send):
+                    # Backpressure, not refusal: with SEND_INFLIGHT_MAX sends awaiting their
+                    # commit, stop reading until one is acked (TCP slows the client down).
+                    await self._send_slots.acquire()
+                    try:
                         self._start_send(frame, acks)
-                    else:
-                        await self._dispatch(frame)
-                except _Refuse as refusal:
-                    self.push(Error(frame.rid, refusal.code, refusal.message, **refusal.extra))
-                except Unavailable:
-                    self.push(Error(frame.rid, "unavailable", "the database is unavailable; retry shortly", retry=True))
+                    except BaseException:
+                        self._send_slots.release()
+                        raise
+                else:
+                    await self._dispatch(frame)
+            except _Refuse as refusal:
+                self.push(Error(frame.rid, refusal.code, refusal.message, **refusal.extra))
+            except Unavailable:
+                self.push(Error(frame.rid, "unavailable", "the database is unavailable; retry shortly", retry=True))
 
     async def _before_hello(self, frame: ClientFrame) -> None:
         if not isinstance(frame, Hello):
@@ -402,9 +420,8 @@ class Connection:
         st = self.channels.get(frame.ch)
         if st is None:
             acks.start_soon(self._refuse_send_to_non_member, frame)
+            self._send_slots.release()
             return
-        if self._inflight >= SEND_INFLIGHT_MAX:
-            raise _Refuse("rate_limited", "too many unacknowledged sends; wait for acks", retry=True)
         body = frame.body
         if not body.strip():
             raise _Refuse("empty_body", "a message needs some text")
@@ -415,14 +432,13 @@ class Connection:
             self.hub.actor(frame.ch).submit(req)  # queued now, so a connection's sends keep their order
         except Busy:
             raise _Refuse("unavailable", "the channel is busy; retry shortly", retry=True) from None
-        self._inflight += 1
         acks.start_soon(self._ack, frame, req)
 
     async def _ack(self, frame: Send, req: SendRequest) -> None:
         try:
             await req.done.wait()
         finally:
-            self._inflight -= 1
+            self._send_slots.release()
         result = req.result
         if isinstance(result, StoreError) or result is None:
             self.push(Error(frame.rid, "unavailable", "the message was not stored; retry (same cid)", retry=True))
@@ -530,8 +546,8 @@ class Connection:
                 now = time.monotonic()
                 if now - self._typing_at.get(frame.ch, -math.inf) >= TYPING_MIN_INTERVAL_SECS:
                     self._typing_at[frame.ch] = now
-                    self.hub.actor(frame.ch).broadcast_ephemeral(
-                        encode_server_frame(TypingPush(frame.ch, uid, p.display_name)), exclude=self
+                    self.hub.broadcast_ephemeral(
+                        frame.ch, encode_server_frame(TypingPush(frame.ch, uid, p.display_name)), exclude=self
                     )
                 self.push(Ok(frame.rid, {}))
             case PresenceSet():
@@ -562,7 +578,7 @@ class Connection:
         info = await channel_store.get_channel_for_member(db, self.user_id, ch)
         assert info is not None
         self.push(Ok(frame.rid, {"channel": info}))
-        self._membership_added(info, self.user_id)
+        self._membership_added(info, self.user_id, announce=False)  # nobody else is in it yet
 
     async def _join(self, frame: ChannelJoin) -> None:
         db = self.state.db
@@ -595,7 +611,7 @@ class Connection:
 
     # --- membership changes reach every affected connection of this process ---
 
-    def _membership_added(self, info: dict[str, Any], user_id: int) -> None:
+    def _membership_added(self, info: dict[str, Any], user_id: int, announce: bool = True) -> None:
         ch = info["id"]
         added = encode_server_frame(ChannelAdded(info))  # type: ignore[arg-type]
         for conn in self.state.connections.of_user(user_id):
@@ -603,7 +619,8 @@ class Connection:
                 conn._subscribe(ch, role=info["role"], private=info["private"])
                 conn._go_live(ch, info["last_seq"])
                 conn._queue(added)
-        self._broadcast_member_event(ch, user_id, joined=True)
+        if announce:
+            self._broadcast_member_event(ch, user_id, joined=True)
 
     def _membership_removed(self, ch: int, user_id: int) -> None:
         removed = encode_server_frame(ChannelRemoved(ch))
@@ -622,7 +639,7 @@ class Connection:
                 frame = encode_server_frame(MemberJoined(ch, member))  # type: ignore[arg-type]
             else:
                 frame = encode_server_frame(MemberLeft(ch, user_id))
-            self.hub.actor(ch).broadcast_ephemeral(frame)
+            self.hub.broadcast_ephemeral(ch, frame)
 
         self.state.extras["member_events"].start_soon(_quietly, send)
 

@@ -227,14 +227,23 @@ class Hub:
             if self._nursery is None:
                 raise RuntimeError("Hub.run is not running")
             actor = ChannelActor(self, ch)
+            try:
+                self._nursery.start_soon(actor.run)
+            except RuntimeError:  # the hub's nursery is closing: the server is shutting down
+                raise Unavailable("the server is shutting down") from None
             self._actors[ch] = actor
-            self._nursery.start_soon(actor.run)
         return actor
 
     def _forget(self, actor: ChannelActor) -> None:
         if self._actors.get(actor.ch) is actor:
             del self._actors[actor.ch]
             actor.closed = True
+
+    def broadcast_ephemeral(self, ch: int, frame: bytes, exclude: Subscriber | None = None) -> None:
+        """Hand a non-message frame (typing, member events) to the channel's live subscribers."""
+        actor = self._actors.get(ch)
+        if actor is not None:  # no actor: nobody here is subscribed to the channel
+            actor.broadcast_ephemeral(frame, exclude)
 
     def subscribe(self, ch: int, sub: Subscriber) -> None:
         self.actor(ch).subscribers.add(sub)

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import trio
-from trio_websocket import ConnectionClosed, WebSocketConnection, open_websocket_url
+from trio_websocket import CloseReason, ConnectionClosed, WebSocketConnection, open_websocket_url
 
 from chatd.wire import decode_server_frame, encode_client_frame
 from tests.helpers.cddl import assert_valid_server_frame
@@ -111,11 +111,13 @@ class Client:
                     raise AssertionError(f"closed while waiting for {op}: {self.closed.reason}")
                 await self._changed.wait()
 
-    async def wait_closed(self) -> ConnectionClosed:
+    async def wait_closed(self) -> CloseReason:
+        """The close code and reason the server sent (code 1006: dropped without a close)."""
         with trio.fail_after(REPLY_TIMEOUT_SECS):
             while self.closed is None:
                 await self._changed.wait()
-        return self.closed
+        reason: CloseReason = self.closed.reason
+        return reason
 
     def msgs(self, ch: int) -> list[dict[str, Any]]:
         return [p for p in self.pushes if p["op"] == "msg" and p["ch"] == ch]
@@ -151,18 +153,24 @@ async def connect(
         headers.append(("Cookie", f"__Host-chatd_session={account.token}"))
     async with open_websocket_url(
         server.ws_url, ssl_context=insecure_ssl_context(), extra_headers=headers, message_queue_size=100000
-    ) as ws, trio.open_nursery() as nursery:
-        client = Client(ws)
-        nursery.start_soon(client._reader)
-        if hello:
-            fields: dict[str, Any] = {"v": 1}
-            if token:
-                fields["token"] = token
-            if resume is not None:
-                fields["resume"] = resume
-            client.hello = await client.ok("hello", **fields)  # type: ignore[attr-defined]
-        yield client
-        nursery.cancel_scope.cancel()
+    ) as ws:
+        try:
+            async with trio.open_nursery() as nursery:
+                client = Client(ws)
+                nursery.start_soon(client._reader)
+                if hello:
+                    fields: dict[str, Any] = {"v": 1}
+                    if token:
+                        fields["token"] = token
+                    if resume is not None:
+                        fields["resume"] = resume
+                    client.hello = await client.ok("hello", **fields)  # type: ignore[attr-defined]
+                yield client
+                nursery.cancel_scope.cancel()
+        finally:
+            # trio-websocket 0.12 leaves its TCP stream open when the server closed first.
+            with trio.CancelScope(shield=True):
+                await ws._stream.aclose()
 
 
 def general_id(client: Client) -> int:
