@@ -324,6 +324,7 @@ class App {
   _onMsg(m) {
     const c = this.channels.get(m.ch);
     if (!c || !Number.isSafeInteger(m.seq)) return;
+    const isNew = m.seq > c.lastSeq; // not a replay of something already counted
     const wasRead = c.readSeq >= c.lastSeq;
     c.lastSeq = Math.max(c.lastSeq, m.seq);
     const own = this.me && m.user === this.me.id;
@@ -334,18 +335,16 @@ class App {
     if (result === 'gap') this.fillGap(m.ch);
     if (own && m.cid instanceof Uint8Array && m.cid.length === 16) this.outbox?.settle(cidKey(m.cid));
     this._clearTyping(m.ch, m.user);
-    if (result === 'added' || result === 'gap') {
-      if (log.messages.length > MAX_HELD_PER_CHANNEL && (m.ch !== this.activeId || this.view.atBottom)) {
-        log.trimOldest(MAX_HELD_PER_CHANNEL);
-      }
-      if (m.ch === this.activeId) {
-        if (!own) this.view.noteNewBelow();
-        this.renderMessages();
-        this.scheduleRead();
-      }
-      if (!own && (m.ch !== this.activeId || document.visibilityState !== 'visible')) {
-        this._queueAnnouncement(m.ch, m.display, m.body);
-      }
+    if ((result === 'added' || result === 'gap') && log.messages.length > MAX_HELD_PER_CHANNEL && (m.ch !== this.activeId || this.view.atBottom)) {
+      log.trimOldest(MAX_HELD_PER_CHANNEL);
+    }
+    if (m.ch === this.activeId && (result === 'added' || result === 'gap')) {
+      if (!own) this.view.noteNewBelow();
+      this.renderMessages();
+      this.scheduleRead();
+    }
+    if (isNew && !own && (m.ch !== this.activeId || document.visibilityState !== 'visible')) {
+      this._queueAnnouncement(m.ch, m.display, m.body);
     }
     this.renderSidebar();
   }

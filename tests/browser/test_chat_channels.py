@@ -102,9 +102,33 @@ async def test_private_channel_is_invisible_until_invited(
         await alice.type_into("#invite-user", bob.username)
         await alice.click("#invite-submit")
         await alice.wait("document.getElementById('invite-result').textContent.startsWith('Invited')")
+        await alice.wait("document.querySelectorAll('#members-list .member').length === 2")
+        await alice.js("document.querySelector('#members-dialog [data-close]').click()")
+        await alice.wait("document.activeElement.id === 'invite-button'")  # focus returns to the opener
         await bob.wait("[...document.querySelectorAll('#channel-nav .chan-name')].some(e => e.textContent === 'secret-plans')")
+
+        # While Bob reads #general, a message in the new channel: badge, title, live region.
+        await alice.send("are you there?")
+        badge = (
+            "document.querySelector('#channel-nav button[aria-label^=\"private channel secret-plans\"] .badge')?.textContent"
+        )
+        # The server starts a new member's read marker at the channel's end: only the new one counts.
+        await bob.wait(f"{badge} === '1'")
+        await bob.wait("document.title === '(1) #general · chatd'")
+        await bob.wait("document.getElementById('live').textContent === 'Alice in secret-plans: are you there?'")
         await bob.open_channel("secret-plans")
-        await bob.wait_for_body("for members only")
+        await bob.wait_for_body("are you there?")
+        assert await bob.bodies() == ["for members only", "are you there?"]
+        await bob.wait("document.title === '#secret-plans · chatd'")
+        assert await bob.js(f"return {badge} ?? null") is None
+
+        # Typing shows up on the other side, and goes away with the message.
+        await bob.type_into("#composer-input", "typing a reply")
+        await alice.wait("document.getElementById('typing').textContent === 'Bob is typing…'")
+        box = await bob.call(bob.driver.find_element, "id", "composer-input")
+        await bob.call(box.send_keys, Keys.ENTER)
+        await alice.wait_for_body("typing a reply")
+        await alice.wait("document.getElementById('typing').textContent === ''")
 
 
 async def test_switcher_and_filter_with_many_channels(
