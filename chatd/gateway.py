@@ -74,8 +74,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("chatd.gateway")
 
-OUTBOUND_MAX = 8192  # frames queued per socket (shared bytes: ~64 KiB of references); further behind → resume
-PENDING_MAX = 8192  # live frames held per channel while its resume replay runs
 HELLO_TIMEOUT_SECS = 10.0  # a socket that does not say hello in time is closed (4001)
 CLOSE_TIMEOUT_SECS = 2.0  # the last frames and the close handshake get this long
 SEND_INFLIGHT_MAX = 256  # sends awaiting their ack per connection; beyond it the reader waits
@@ -123,7 +121,10 @@ class Connection:
         self.hub = hub
         self.principal = principal
         self.channels: dict[int, _ChanState] = {}
-        self._out_send, self._out_recv = trio.open_memory_channel[bytes](OUTBOUND_MAX)
+        # Frames are shared bytes (encoded once per message), so a deep queue costs references,
+        # not copies: 8192 deep is ~64 KiB per connection at worst. Further behind → resume.
+        self._queue_max = state.config.outbound_queue_frames
+        self._out_send, self._out_recv = trio.open_memory_channel[bytes](self._queue_max)
         self._ending: _Close | None = None
         self._cancel = trio.CancelScope()
         self._send_slots = trio.Semaphore(SEND_INFLIGHT_MAX)
@@ -144,10 +145,22 @@ class Connection:
         return self.principal.user_id if self.principal else 0
 
     def end(self, code: int, reason: str, push_session_expired: bool) -> None:
-        """Close this connection soon (from any task): optional session.expired, then ``code``."""
+        """Close this connection soon (from any task): optional session.expired, then ``code``.
+
+        The connection leaves its channels and the registry at once: the socket itself may take
+        longer to close (a peer that stopped reading blocks the transport's write until the
+        liveness timeout), but nothing is delivered to it or counted as live any more.
+        """
         if self._ending is None:
             self._ending = _Close(code, reason, push_session_expired)
+        self._leave_everything()
         self._cancel.cancel()
+
+    def _leave_everything(self) -> None:
+        self.state.connections.discard(self)  # type: ignore[arg-type]
+        for ch in list(self.channels):
+            self.hub.unsubscribe(ch, self)
+        self.channels.clear()
 
     # --- outbound (Subscriber) ---
 
@@ -166,7 +179,7 @@ class Connection:
             return
         if st.replaying:
             st.pending.append((seq, frame))
-            if len(st.pending) > PENDING_MAX:
+            if len(st.pending) > self._queue_max:  # held while the channel's replay runs
                 self.end(4008, "slow consumer: reconnect and resume", False)
             return
         if seq <= st.last_sent:
@@ -209,10 +222,7 @@ class Connection:
                             await writer_done.wait()
                     nursery.cancel_scope.cancel()
         finally:
-            self.state.connections.discard(self)  # type: ignore[arg-type]
-            for ch in list(self.channels):
-                self.hub.unsubscribe(ch, self)
-            self.channels.clear()
+            self._leave_everything()
             with trio.CancelScope(shield=True):
                 await self._close_socket()
 

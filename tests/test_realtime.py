@@ -214,3 +214,14 @@ async def test_ping_answers_ok(server: RunningServer) -> None:
     async with connect(server, alice) as a:
         reply = await a.request("ping")
         assert reply == {"op": "ok", "rid": reply["rid"]}
+
+
+async def test_shutdown_closes_websockets_with_1001(server: RunningServer) -> None:
+    alice = await register(server, "alice")
+    async with connect(server, alice) as a:
+        ch = general_id(a)
+        ack = await a.send_message(ch, "last words")
+        server.shutdown.set()
+        closed = await a.wait_closed()
+        assert closed.code == 1001
+    assert await server.db.fetchval("t", "SELECT body FROM messages WHERE id = $1", ack["id"]) == "last words"
