@@ -8,7 +8,7 @@ import shutil
 import socket
 import ssl
 import tempfile
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -27,15 +27,8 @@ from tests.helpers.server import Endpoint, RunningServer, insecure_ssl_context, 
 pytestmark = pytest.mark.slow
 
 
-@pytest.fixture
-def tmp_root() -> Iterator[Path]:
-    path = Path(tempfile.mkdtemp(prefix="chatd-res-"))
-    yield path
-    shutil.rmtree(path, ignore_errors=True)
-
-
-async def test_kill_9_mid_burst_loses_no_acked_message_and_retries_do_not_double(tmp_root: Path) -> None:
-    proc = ChatdProcess(tmp_root).start()
+async def test_kill_9_mid_burst_loses_no_acked_message_and_retries_do_not_double(data_dir: Path) -> None:
+    proc = ChatdProcess(data_dir).start()
     srv = Endpoint(proc.url)
     sent: dict[bytes, str] = {}
     acked: dict[bytes, int] = {}
@@ -62,7 +55,7 @@ async def test_kill_9_mid_burst_loses_no_acked_message_and_retries_do_not_double
         last_seen = max((m["seq"] for m in b.msgs(ch)), default=0)
     proc.wait()
 
-    proc2 = ChatdProcess(tmp_root).start()
+    proc2 = ChatdProcess(data_dir).start()
     srv2 = Endpoint(proc2.url)
     try:
         async with connect(srv2, alice) as a2:
@@ -105,9 +98,8 @@ async def own_cluster(aio_loop: None) -> AsyncIterator[EmbeddedCluster]:
     shutil.rmtree(root, ignore_errors=True)
 
 
-async def test_postgres_restart_under_a_running_chatd(own_cluster: EmbeddedCluster, tmp_root: Path, nursery: trio.Nursery) -> None:
-    cfg = load_config(env={}, overrides={"data_dir": str(tmp_root / "data"), "port": 0, "database_url": own_cluster.dsn})
-    (tmp_root / "data").mkdir()
+async def test_postgres_restart_under_a_running_chatd(own_cluster: EmbeddedCluster, data_dir: Path, nursery: trio.Nursery) -> None:
+    cfg = load_config(env={}, overrides={"data_dir": str(data_dir), "port": 0, "database_url": own_cluster.dsn})
     async with open_database(own_cluster.dsn, 4, 10) as db, run_test_server(cfg, db, nursery) as server:
         alice, bob = await register(server, "alice"), await register(server, "bob")
         async with connect(server, alice) as a, connect(server, bob) as b:
