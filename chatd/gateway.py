@@ -577,8 +577,8 @@ class Connection:
                 now = time.monotonic()
                 if now - self._typing_at.get(frame.ch, -math.inf) >= TYPING_MIN_INTERVAL_SECS:
                     self._typing_at[frame.ch] = now
-                    self.hub.broadcast_ephemeral(
-                        frame.ch, encode_server_frame(TypingPush(frame.ch, uid, p.display_name)), exclude=self
+                    self.hub.broadcast_ephemeral(  # to the other members, not to my other tabs
+                        frame.ch, encode_server_frame(TypingPush(frame.ch, uid, p.display_name)), exclude_user=uid
                     )
                 self.push(Ok(frame.rid, {}))
             case PresenceSet():
