@@ -53,6 +53,7 @@ from chatd.wire import (
     Msg,
     Ok,
     Ping,
+    PresencePush,
     PresenceSet,
     ProtocolError,
     Read,
@@ -158,9 +159,21 @@ class Connection:
 
     def _leave_everything(self) -> None:
         self.state.connections.discard(self)  # type: ignore[arg-type]
-        for ch in list(self.channels):
+        channels = list(self.channels)
+        for ch in channels:
             self.hub.unsubscribe(ch, self)
         self.channels.clear()
+        if self.principal is not None:
+            changed = self.state.presence.disconnected(self.user_id, id(self))
+            if changed:
+                self._announce_presence(changed, channels)
+
+    def _announce_presence(self, state: str, channels: list[int]) -> None:
+        """Push my user's new presence to everyone else who shares one of ``channels``."""
+        frame = encode_server_frame(PresencePush(self.user_id, state))  # type: ignore[arg-type]
+        for sub, ch in self.hub.subscribers_by_channel(channels).items():
+            if sub.user_id != self.user_id:
+                sub.deliver_ephemeral(ch, frame)
 
     # --- outbound (Subscriber) ---
 
@@ -400,6 +413,9 @@ class Connection:
                 self._go_live(ch, info["last_seq"])
         self.channels_ready = True
         self._ready.set()
+        changed = self.state.presence.connected(uid, id(self))
+        if changed:
+            self._announce_presence(changed, list(self.channels))
 
     def _subscribe(self, ch: int, role: str, private: bool) -> _ChanState:
         st = _ChanState(role=role, private=private)
@@ -529,7 +545,10 @@ class Connection:
                 await self._invite(frame)
             case Members():
                 await self._check_access(frame.ch)
-                self.push(Ok(frame.rid, {"ch": frame.ch, "members": await channel_store.list_members(db, frame.ch)}))
+                members = await channel_store.list_members(db, frame.ch)
+                for m in members:
+                    m["presence"] = self.state.presence.state(m["id"])
+                self.push(Ok(frame.rid, {"ch": frame.ch, "members": members}))
             case History():
                 await self._check_access(frame.ch)
                 if frame.after is not None:
@@ -583,6 +602,9 @@ class Connection:
                 self.push(Ok(frame.rid, {}))
             case PresenceSet():
                 self.push(Ok(frame.rid, {}))
+                changed = self.state.presence.set_away(uid, id(self), frame.state == "away")
+                if changed:
+                    self._announce_presence(changed, list(self.channels))
             case _:  # pragma: no cover - the codec only returns known frames
                 raise _Refuse("unknown_op", "unknown op")
 

@@ -248,6 +248,16 @@ class Hub:
         if actor is not None:  # no actor: nobody here is subscribed to the channel
             actor.broadcast_ephemeral(frame, exclude_user)
 
+    def subscribers_by_channel(self, channels: list[int]) -> dict[Subscriber, int]:
+        """Each live subscriber of any of ``channels``, once, with one channel it is in."""
+        found: dict[Subscriber, int] = {}
+        for ch in channels:
+            actor = self._actors.get(ch)
+            if actor is not None:
+                for sub in actor.subscribers:
+                    found.setdefault(sub, ch)
+        return found
+
     def subscribe(self, ch: int, sub: Subscriber) -> None:
         self.actor(ch).subscribers.add(sub)
 

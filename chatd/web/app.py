@@ -22,6 +22,7 @@ from chatd.clock import Clock
 from chatd.config import Config
 from chatd.connections import ConnectionRegistry
 from chatd.events import EventBus
+from chatd.presence import PresenceTracker
 from chatd.store import Database
 
 log = logging.getLogger("chatd.http")
@@ -45,6 +46,7 @@ class AppState:
     clock: Clock = field(default_factory=Clock)
     connections: ConnectionRegistry = field(default_factory=ConnectionRegistry)
     events: EventBus = field(default_factory=EventBus)
+    presence: PresenceTracker = field(default_factory=PresenceTracker)
     draining: trio.Event = field(default_factory=trio.Event)
     started_at: float = field(default_factory=time.time)
     extras: dict[str, Any] = field(default_factory=dict)
