@@ -212,7 +212,6 @@ class Connection:
 
     async def serve(self) -> None:
         """Run reader, writer and watchdog until the socket ends; then close it properly."""
-        self.state.connections.add(self)  # type: ignore[arg-type]
         try:
             with self._cancel:
                 async with trio.open_nursery() as nursery:
@@ -369,7 +368,8 @@ class Connection:
         if self.principal is None:
             self.push(Error(frame.rid, "not_authenticated", "log in first (session cookie or token)"))
             raise _Close(4001, "not authenticated")
-        self.state.connections.add(self)  # type: ignore[arg-type]  # now with its session id
+        # Registered only now, under its final session and user (a token may replace the cookie).
+        self.state.connections.add(self)  # type: ignore[arg-type]
         await self._hello(frame)
 
     async def _hello(self, frame: Hello) -> None:
