@@ -8,6 +8,7 @@ belongs to the server's nursery (``chatd.server``), and routes only use it.
 from __future__ import annotations
 
 import logging
+import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -32,8 +33,11 @@ HSTS_SECS = 180 * 86400  # half a year: long enough to matter, short enough to u
 
 
 def client_dir() -> Path:
-    """The web client's folder (``client_web/`` of the source tree)."""
-    return Path(__file__).resolve().parents[2] / "client_web"
+    """The web client's folder: ``client_web/`` of a source tree, else the installed copy."""
+    here = Path(__file__).resolve().parents[2] / "client_web"
+    if here.is_dir():
+        return here
+    return Path(sys.prefix) / "share" / "chatd" / "client_web"
 
 
 @dataclass
