@@ -53,6 +53,7 @@ from chatd.wire import (
     Msg,
     Ok,
     Ping,
+    PresencePush,
     PresenceSet,
     ProtocolError,
     Read,
@@ -74,8 +75,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("chatd.gateway")
 
-OUTBOUND_MAX = 8192  # frames queued per socket (shared bytes: ~64 KiB of references); further behind → resume
-PENDING_MAX = 8192  # live frames held per channel while its resume replay runs
 HELLO_TIMEOUT_SECS = 10.0  # a socket that does not say hello in time is closed (4001)
 CLOSE_TIMEOUT_SECS = 2.0  # the last frames and the close handshake get this long
 SEND_INFLIGHT_MAX = 256  # sends awaiting their ack per connection; beyond it the reader waits
@@ -123,7 +122,10 @@ class Connection:
         self.hub = hub
         self.principal = principal
         self.channels: dict[int, _ChanState] = {}
-        self._out_send, self._out_recv = trio.open_memory_channel[bytes](OUTBOUND_MAX)
+        # Frames are shared bytes (encoded once per message), so a deep queue costs references,
+        # not copies: 8192 deep is ~64 KiB per connection at worst. Further behind → resume.
+        self._queue_max = state.config.outbound_queue_frames
+        self._out_send, self._out_recv = trio.open_memory_channel[bytes](self._queue_max)
         self._ending: _Close | None = None
         self._cancel = trio.CancelScope()
         self._send_slots = trio.Semaphore(SEND_INFLIGHT_MAX)
@@ -144,10 +146,34 @@ class Connection:
         return self.principal.user_id if self.principal else 0
 
     def end(self, code: int, reason: str, push_session_expired: bool) -> None:
-        """Close this connection soon (from any task): optional session.expired, then ``code``."""
+        """Close this connection soon (from any task): optional session.expired, then ``code``.
+
+        The connection leaves its channels and the registry at once: the socket itself may take
+        longer to close (a peer that stopped reading blocks the transport's write until the
+        liveness timeout), but nothing is delivered to it or counted as live any more.
+        """
         if self._ending is None:
             self._ending = _Close(code, reason, push_session_expired)
+        self._leave_everything()
         self._cancel.cancel()
+
+    def _leave_everything(self) -> None:
+        self.state.connections.discard(self)  # type: ignore[arg-type]
+        channels = list(self.channels)
+        for ch in channels:
+            self.hub.unsubscribe(ch, self)
+        self.channels.clear()
+        if self.principal is not None:
+            changed = self.state.presence.disconnected(self.user_id, id(self))
+            if changed:
+                self._announce_presence(changed, channels)
+
+    def _announce_presence(self, state: str, channels: list[int]) -> None:
+        """Push my user's new presence to everyone else who shares one of ``channels``."""
+        frame = encode_server_frame(PresencePush(self.user_id, state))  # type: ignore[arg-type]
+        for sub, ch in self.hub.subscribers_by_channel(channels).items():
+            if sub.user_id != self.user_id:
+                sub.deliver_ephemeral(ch, frame)
 
     # --- outbound (Subscriber) ---
 
@@ -166,7 +192,7 @@ class Connection:
             return
         if st.replaying:
             st.pending.append((seq, frame))
-            if len(st.pending) > PENDING_MAX:
+            if len(st.pending) > self._queue_max:  # held while the channel's replay runs
                 self.end(4008, "slow consumer: reconnect and resume", False)
             return
         if seq <= st.last_sent:
@@ -186,19 +212,29 @@ class Connection:
 
     async def serve(self) -> None:
         """Run reader, writer and watchdog until the socket ends; then close it properly."""
-        self.state.connections.add(self)  # type: ignore[arg-type]
         try:
             with self._cancel:
                 async with trio.open_nursery() as nursery:
-                    nursery.start_soon(self._writer)
+                    writer_done = trio.Event()
+
+                    async def writer() -> None:
+                        try:
+                            await self._writer()
+                        finally:
+                            writer_done.set()
+
+                    nursery.start_soon(writer)
                     nursery.start_soon(self._watchdog)
                     await self._reader()
+                    if self._ending is not None and self._ending.code != 4008:
+                        # Let the writer send what is queued (the error frame that explains
+                        # the close) before the close frame; a slow consumer's queue is dropped.
+                        self._out_send.close()
+                        with trio.move_on_after(CLOSE_TIMEOUT_SECS):
+                            await writer_done.wait()
                     nursery.cancel_scope.cancel()
         finally:
-            self.state.connections.discard(self)  # type: ignore[arg-type]
-            for ch in list(self.channels):
-                self.hub.unsubscribe(ch, self)
-            self.channels.clear()
+            self._leave_everything()
             with trio.CancelScope(shield=True):
                 await self._close_socket()
 
@@ -208,6 +244,13 @@ class Connection:
             return  # the peer went away: nothing to say
         with trio.move_on_after(CLOSE_TIMEOUT_SECS):
             try:
+                # What was queued before the close (an error frame explaining it) goes first —
+                # except for a slow consumer, whose queue is the problem.
+                while ending.code != 4008:
+                    try:
+                        await websocket.send(self._out_recv.receive_nowait())
+                    except (trio.WouldBlock, trio.EndOfChannel):
+                        break
                 if ending.push_expired:
                     await websocket.send(encode_server_frame(SessionExpired(ending.reason)))
                 await websocket.close(ending.code, ending.reason[:120])
@@ -325,7 +368,8 @@ class Connection:
         if self.principal is None:
             self.push(Error(frame.rid, "not_authenticated", "log in first (session cookie or token)"))
             raise _Close(4001, "not authenticated")
-        self.state.connections.add(self)  # type: ignore[arg-type]  # now with its session id
+        # Registered only now, under its final session and user (a token may replace the cookie).
+        self.state.connections.add(self)  # type: ignore[arg-type]
         await self._hello(frame)
 
     async def _hello(self, frame: Hello) -> None:
@@ -369,6 +413,9 @@ class Connection:
                 self._go_live(ch, info["last_seq"])
         self.channels_ready = True
         self._ready.set()
+        changed = self.state.presence.connected(uid, id(self))
+        if changed:
+            self._announce_presence(changed, list(self.channels))
 
     def _subscribe(self, ch: int, role: str, private: bool) -> _ChanState:
         st = _ChanState(role=role, private=private)
@@ -498,7 +545,10 @@ class Connection:
                 await self._invite(frame)
             case Members():
                 await self._check_access(frame.ch)
-                self.push(Ok(frame.rid, {"ch": frame.ch, "members": await channel_store.list_members(db, frame.ch)}))
+                members = await channel_store.list_members(db, frame.ch)
+                for m in members:
+                    m["presence"] = self.state.presence.state(m["id"])
+                self.push(Ok(frame.rid, {"ch": frame.ch, "members": members}))
             case History():
                 await self._check_access(frame.ch)
                 if frame.after is not None:
@@ -546,12 +596,15 @@ class Connection:
                 now = time.monotonic()
                 if now - self._typing_at.get(frame.ch, -math.inf) >= TYPING_MIN_INTERVAL_SECS:
                     self._typing_at[frame.ch] = now
-                    self.hub.broadcast_ephemeral(
-                        frame.ch, encode_server_frame(TypingPush(frame.ch, uid, p.display_name)), exclude=self
+                    self.hub.broadcast_ephemeral(  # to the other members, not to my other tabs
+                        frame.ch, encode_server_frame(TypingPush(frame.ch, uid, p.display_name)), exclude_user=uid
                     )
                 self.push(Ok(frame.rid, {}))
             case PresenceSet():
                 self.push(Ok(frame.rid, {}))
+                changed = self.state.presence.set_away(uid, id(self), frame.state == "away")
+                if changed:
+                    self._announce_presence(changed, list(self.channels))
             case _:  # pragma: no cover - the codec only returns known frames
                 raise _Refuse("unknown_op", "unknown op")
 

@@ -10,6 +10,7 @@ from typing import Any
 
 import trio
 
+from chatd.auth import events as auth_events
 from chatd.events import RESYNC
 from chatd.hub import Hub
 from chatd.store import Database
@@ -48,4 +49,5 @@ async def start_services(nursery: trio.Nursery, state: AppState) -> None:
 
     state.events.on("msg", on_msg)
     state.events.on(RESYNC, on_resync)
+    await nursery.start(auth_events.run, state)  # its handlers are in place before LISTEN starts
     await nursery.start(state.events.run, state.db)

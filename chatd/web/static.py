@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from quart import Response, send_from_directory
 
@@ -26,10 +26,11 @@ def register(app: QuartTrio, state: AppState) -> None:
         response.headers["Cache-Control"] = f"public, max-age={ASSET_MAX_AGE_SECS}"
         return response
 
+    def view_for(folder: str) -> Any:
+        async def view(path: str) -> Response:
+            return await asset(folder, path)
+
+        return view
+
     for folder in ASSET_FOLDERS:
-        app.add_url_rule(
-            f"/{folder}/<path:path>",
-            f"asset_{folder}",
-            lambda path, folder=folder: asset(folder, path),
-            methods=["GET"],
-        )
+        app.add_url_rule(f"/{folder}/<path:path>", f"asset_{folder}", view_for(folder), methods=["GET"])
