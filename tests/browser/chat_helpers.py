@@ -50,9 +50,9 @@ class ChatPage:
         """Run a script body in the page (``return …`` to get a value; Promises are awaited)."""
         return await self.call(self.driver.execute_script, script, *args)
 
-    async def wait(self, predicate: str, timeout: float = WAIT_SECS, *args: Any) -> Any:
+    async def wait(self, predicate: str, secs: float = WAIT_SECS, *args: Any) -> Any:
         """Wait until the JavaScript expression is truthy; returns its value."""
-        return await self.call(wait_for, self.driver, predicate, timeout, *args)
+        return await self.call(wait_for, self.driver, predicate, secs, *args)
 
     async def get(self, path: str) -> None:
         await self.call(self.driver.get, self.server.url + path)
@@ -88,7 +88,11 @@ class ChatPage:
         resp = await self.api(
             "POST",
             "/api/register",
-            {"username": username, "display_name": display or username.title(), "password": PASSWORD},
+            {
+                "username": username,
+                "display_name": display or username.title(),
+                "password": PASSWORD,
+            },
         )
         assert resp["status"] in (200, 201), resp
         self.username = username
@@ -127,7 +131,9 @@ class ChatPage:
             """,
             name,
         )
-        await self.wait("document.getElementById('channel-name').textContent === arguments[0]", WAIT_SECS, name)
+        await self.wait(
+            "document.getElementById('channel-name').textContent === arguments[0]", WAIT_SECS, name
+        )
         await self.wait_ready()
 
     async def click(self, css: str) -> None:
@@ -166,10 +172,10 @@ class ChatPage:
             )
         )
 
-    async def wait_for_body(self, text: str, timeout: float = WAIT_SECS) -> None:
+    async def wait_for_body(self, text: str, secs: float = WAIT_SECS) -> None:
         await self.wait(
             "[...document.querySelectorAll('#message-list .msg-body')].some(e => e.textContent === arguments[0])",
-            timeout,
+            secs,
             text,
         )
 

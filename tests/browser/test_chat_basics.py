@@ -14,7 +14,9 @@ from tests.helpers.server import RunningServer
 TEST_CEILING_SECS = 120
 
 
-async def test_register_lands_in_general(engine: str, browser_factory: BrowserPool, server: RunningServer) -> None:
+async def test_register_lands_in_general(
+    engine: str, browser_factory: BrowserPool, server: RunningServer
+) -> None:
     with trio.fail_after(TEST_CEILING_SECS):
         page = ChatPage(browser_factory(engine), server, engine)
         await page.get("/register")
@@ -31,7 +33,9 @@ async def test_register_lands_in_general(engine: str, browser_factory: BrowserPo
         assert (await page.js("return document.title")).endswith("#general · chatd")
 
 
-async def test_two_users_chat_live_with_ticks(engine: str, browser_factory: BrowserPool, server: RunningServer) -> None:
+async def test_two_users_chat_live_with_ticks(
+    engine: str, browser_factory: BrowserPool, server: RunningServer
+) -> None:
     with trio.fail_after(TEST_CEILING_SECS):
         alice = ChatPage(browser_factory(engine, 0), server, engine)
         bob = ChatPage(browser_factory(engine, 1), server, engine)
@@ -42,9 +46,11 @@ async def test_two_users_chat_live_with_ticks(engine: str, browser_factory: Brow
 
         started = time.monotonic()
         await alice.send("hello bob")
-        await bob.wait_for_body("hello bob", timeout=2.0)
+        await bob.wait_for_body("hello bob", secs=2.0)
         assert time.monotonic() - started < 2.0
-        await alice.wait("document.querySelector('#message-list .msg.own').dataset.status === 'sent'", 2.0)
+        await alice.wait(
+            "document.querySelector('#message-list .msg.own').dataset.status === 'sent'", 2.0
+        )
         assert await alice.status_of("hello bob") == "sent"
         # The receiver shows who wrote it, and it is not marked as own.
         author = await bob.js(
@@ -54,7 +60,7 @@ async def test_two_users_chat_live_with_ticks(engine: str, browser_factory: Brow
         assert author == ["Alice", False]
 
         await bob.send("hi alice")
-        await alice.wait_for_body("hi alice", timeout=2.0)
+        await alice.wait_for_body("hi alice", secs=2.0)
         assert await alice.bodies() == ["hello bob", "hi alice"]
         assert await bob.bodies() == ["hello bob", "hi alice"]
         await alice.screenshot(f"chat-{engine}-wide")

@@ -15,7 +15,9 @@ from tests.helpers.server import RunningServer
 TEST_CEILING_SECS = 120
 
 
-async def _two_users(engine: str, browser_factory: BrowserPool, server: RunningServer) -> tuple[ChatPage, ChatPage]:
+async def _two_users(
+    engine: str, browser_factory: BrowserPool, server: RunningServer
+) -> tuple[ChatPage, ChatPage]:
     alice = ChatPage(browser_factory(engine, 0), server, engine)
     bob = ChatPage(browser_factory(engine, 1), server, engine)
     await alice.register_via_api(unique_name("alice"), "Alice")
@@ -25,7 +27,9 @@ async def _two_users(engine: str, browser_factory: BrowserPool, server: RunningS
     return alice, bob
 
 
-async def _create_channel(page: ChatPage, name: str, private: bool = False, description: str = "") -> None:
+async def _create_channel(
+    page: ChatPage, name: str, private: bool = False, description: str = ""
+) -> None:
     await page.click("#create-button")
     await page.wait("document.getElementById('create-dialog').open")
     await page.type_into("#create-name", name)
@@ -44,31 +48,41 @@ async def test_public_channel_created_then_joined_by_another_user(
         await _create_channel(alice, "Project-X", description="Shipping the thing")
         await alice.wait("document.getElementById('channel-name').textContent === 'Project-X'")
         await alice.wait_ready()
-        await alice.wait("[...document.querySelectorAll('#channel-nav .chan-name')].some(e => e.textContent === 'Project-X')")
+        await alice.wait(
+            "[...document.querySelectorAll('#channel-nav .chan-name')].some(e => e.textContent === 'Project-X')"
+        )
         await alice.send("welcome to project x")
 
         # Bob finds it in the channel browser.
         await bob.click("#browse-button")
         await bob.wait("[...document.querySelectorAll('#browse-list .browse-item')].length >= 2")
-        listed = await bob.js("return [...document.querySelectorAll('#browse-list .browse-name bdi')].map(e => e.textContent)")
+        listed = await bob.js(
+            "return [...document.querySelectorAll('#browse-list .browse-name bdi')].map(e => e.textContent)"
+        )
         assert "Project-X" in listed and "general" in listed
         await bob.js("document.querySelector('#browse-dialog [data-close]').click()")
 
         # Creating it again (another case) answers name_taken and offers to join the existing one.
         await _create_channel(bob, "project-x")
         await bob.wait("document.getElementById('create-join-existing')")
-        assert "already exists" in await bob.js("return document.getElementById('create-error').textContent")
+        assert "already exists" in await bob.js(
+            "return document.getElementById('create-error').textContent"
+        )
         await bob.click("#create-join-existing")
         await bob.wait("document.getElementById('channel-name').textContent === 'Project-X'")
         await bob.wait_for_body("welcome to project x")
-        await bob.wait("[...document.querySelectorAll('#channel-nav .chan-name')].some(e => e.textContent === 'Project-X')")
+        await bob.wait(
+            "[...document.querySelectorAll('#channel-nav .chan-name')].some(e => e.textContent === 'Project-X')"
+        )
 
         await bob.send("glad to be here")
         await alice.wait_for_body("glad to be here")
 
         # Alice's members dialog lists Bob now.
         await alice.click("#members-button")
-        await alice.wait("[...document.querySelectorAll('#members-list .member-display')].map(e => e.textContent).includes('Bob')")
+        await alice.wait(
+            "[...document.querySelectorAll('#members-list .member-display')].map(e => e.textContent).includes('Bob')"
+        )
 
 
 async def test_private_channel_is_invisible_until_invited(
@@ -79,13 +93,17 @@ async def test_private_channel_is_invisible_until_invited(
         await _create_channel(alice, "secret-plans", private=True)
         await alice.wait("document.getElementById('channel-name').textContent === 'secret-plans'")
         await alice.wait_ready()
-        assert await alice.js("return document.getElementById('channel-icon').classList.contains('icon-lock')")
+        assert await alice.js(
+            "return document.getElementById('channel-icon').classList.contains('icon-lock')"
+        )
         await alice.send("for members only")
 
         # Bob cannot see it: not in his sidebar, not in the browser, and the name does not leak.
         await bob.click("#browse-button")
         await bob.wait("document.querySelectorAll('#browse-list .browse-item').length >= 1")
-        listed = await bob.js("return [...document.querySelectorAll('#browse-list .browse-name bdi')].map(e => e.textContent)")
+        listed = await bob.js(
+            "return [...document.querySelectorAll('#browse-list .browse-name bdi')].map(e => e.textContent)"
+        )
         assert "secret-plans" not in listed
         await bob.js("document.querySelector('#browse-dialog [data-close]').click()")
         assert "secret-plans" not in await bob.sidebar_names()
@@ -101,21 +119,27 @@ async def test_private_channel_is_invisible_until_invited(
         await alice.wait("document.getElementById('members-dialog').open")
         await alice.type_into("#invite-user", bob.username)
         await alice.click("#invite-submit")
-        await alice.wait("document.getElementById('invite-result').textContent.startsWith('Invited')")
+        await alice.wait(
+            "document.getElementById('invite-result').textContent.startsWith('Invited')"
+        )
         await alice.wait("document.querySelectorAll('#members-list .member').length === 2")
         await alice.js("document.querySelector('#members-dialog [data-close]').click()")
-        await alice.wait("document.activeElement.id === 'invite-button'")  # focus returns to the opener
-        await bob.wait("[...document.querySelectorAll('#channel-nav .chan-name')].some(e => e.textContent === 'secret-plans')")
+        await alice.wait(
+            "document.activeElement.id === 'invite-button'"
+        )  # focus returns to the opener
+        await bob.wait(
+            "[...document.querySelectorAll('#channel-nav .chan-name')].some(e => e.textContent === 'secret-plans')"
+        )
 
         # While Bob reads #general, a message in the new channel: badge, title, live region.
         await alice.send("are you there?")
-        badge = (
-            "document.querySelector('#channel-nav button[aria-label^=\"private channel secret-plans\"] .badge')?.textContent"
-        )
+        badge = "document.querySelector('#channel-nav button[aria-label^=\"private channel secret-plans\"] .badge')?.textContent"
         # The server starts a new member's read marker at the channel's end: only the new one counts.
         await bob.wait(f"{badge} === '1'")
         await bob.wait("document.title === '(1) #general · chatd'")
-        await bob.wait("document.getElementById('live').textContent === 'Alice in secret-plans: are you there?'")
+        await bob.wait(
+            "document.getElementById('live').textContent === 'Alice in secret-plans: are you there?'"
+        )
         await bob.open_channel("secret-plans")
         await bob.wait_for_body("are you there?")
         assert await bob.bodies() == ["for members only", "are you there?"]
@@ -154,7 +178,10 @@ async def test_switcher_and_filter_with_many_channels(
         # The filter narrows the list; Enter opens the best match.
         await page.type_into("#channel-filter", "zebra")
         await page.wait("document.querySelectorAll('#channel-nav .chan-name').length === 1")
-        await page.call((await page.call(page.driver.find_element, "id", "channel-filter")).send_keys, Keys.ENTER)
+        await page.call(
+            (await page.call(page.driver.find_element, "id", "channel-filter")).send_keys,
+            Keys.ENTER,
+        )
         await page.wait("document.getElementById('channel-name').textContent === 'zebra-crossing'")
         assert await page.js("return document.activeElement.id") == "composer-input"
 
@@ -163,17 +190,30 @@ async def test_switcher_and_filter_with_many_channels(
         await page.call(box.send_keys, Keys.CONTROL, "k")
         await page.wait("document.getElementById('switcher').open")
         assert await page.js("return document.activeElement.id") == "switcher-input"
-        await page.call((await page.call(page.driver.find_element, "id", "switcher-input")).send_keys, "team-042")
-        await page.wait("document.querySelector('#switcher-list li.active .chan-name')?.textContent === 'team-042'")
-        await page.call((await page.call(page.driver.find_element, "id", "switcher-input")).send_keys, Keys.ENTER)
+        await page.call(
+            (await page.call(page.driver.find_element, "id", "switcher-input")).send_keys,
+            "team-042",
+        )
+        await page.wait(
+            "document.querySelector('#switcher-list li.active .chan-name')?.textContent === 'team-042'"
+        )
+        await page.call(
+            (await page.call(page.driver.find_element, "id", "switcher-input")).send_keys,
+            Keys.ENTER,
+        )
         await page.wait("document.getElementById('channel-name').textContent === 'team-042'")
         assert not await page.js("return document.getElementById('switcher').open")
 
         # Esc closes the switcher without changing channel.
         await page.call(box.send_keys, Keys.CONTROL, "k")
         await page.wait("document.getElementById('switcher').open")
-        await page.call((await page.call(page.driver.find_element, "id", "switcher-input")).send_keys, Keys.ESCAPE)
+        await page.call(
+            (await page.call(page.driver.find_element, "id", "switcher-input")).send_keys,
+            Keys.ESCAPE,
+        )
         await page.wait("!document.getElementById('switcher').open")
         assert await page.active_channel() == "team-042"
         # The recent section appears once there are many channels.
-        assert await page.js("return !!document.querySelector('#channel-nav [data-section=recent]')")
+        assert await page.js(
+            "return !!document.querySelector('#channel-nav [data-section=recent]')"
+        )

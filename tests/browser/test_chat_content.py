@@ -51,7 +51,9 @@ async def _no_script_ran(page: ChatPage) -> None:
     assert await page.js("return window.__chatd.cspViolations()") == []
 
 
-async def test_xss_payloads_render_as_text(engine: str, browser_factory: BrowserPool, server: RunningServer) -> None:
+async def test_xss_payloads_render_as_text(
+    engine: str, browser_factory: BrowserPool, server: RunningServer
+) -> None:
     with trio.fail_after(TEST_CEILING_SECS):
         mallory = ChatPage(browser_factory(engine, 0), server, engine)
         victim = ChatPage(browser_factory(engine, 1), server, engine)
@@ -64,7 +66,9 @@ async def test_xss_payloads_render_as_text(engine: str, browser_factory: Browser
             await mallory.send(payload)
         await victim.wait_for_body(PAYLOADS[-1])
         assert await victim.bodies() == PAYLOADS
-        authors = await victim.js("return [...document.querySelectorAll('#message-list .msg-author')].map(e => e.textContent)")
+        authors = await victim.js(
+            "return [...document.querySelectorAll('#message-list .msg-author')].map(e => e.textContent)"
+        )
         assert set(authors) == {XSS_NAME}
 
         # Only the http(s) link became a link, with a safe rel; javascript: never did.
@@ -79,25 +83,36 @@ async def test_xss_payloads_render_as_text(engine: str, browser_factory: Browser
         await mallory.type_into("#create-name", XSS_CHANNEL)
         await mallory.type_into("#create-description", '<img src=x onerror="window.__xss=12">')
         await mallory.click("#create-submit")
-        await mallory.wait("document.getElementById('channel-name').textContent === arguments[0]", 15, XSS_CHANNEL)
+        await mallory.wait(
+            "document.getElementById('channel-name').textContent === arguments[0]", 15, XSS_CHANNEL
+        )
         await victim.click("#browse-button")
         await victim.wait(
-            "[...document.querySelectorAll('#browse-list .browse-name bdi')].some(e => e.textContent === arguments[0])", 15, XSS_CHANNEL
+            "[...document.querySelectorAll('#browse-list .browse-name bdi')].some(e => e.textContent === arguments[0])",
+            15,
+            XSS_CHANNEL,
         )
         await victim.js(
             "[...document.querySelectorAll('#browse-list button[data-ch]')].find(b => b.getAttribute('aria-label') === 'Join ' + arguments[0]).click()",
             XSS_CHANNEL,
         )
-        await victim.wait("document.getElementById('channel-name').textContent === arguments[0]", 15, XSS_CHANNEL)
+        await victim.wait(
+            "document.getElementById('channel-name').textContent === arguments[0]", 15, XSS_CHANNEL
+        )
         await victim.wait("document.title.includes(arguments[0])", 5, XSS_CHANNEL)
-        assert await victim.js("return document.getElementById('channel-desc').textContent") == '<img src=x onerror="window.__xss=12">'
+        assert (
+            await victim.js("return document.getElementById('channel-desc').textContent")
+            == '<img src=x onerror="window.__xss=12">'
+        )
         await mallory.send(PAYLOADS[0])
         await victim.wait_for_body(PAYLOADS[0])
         for page in (mallory, victim):
             await _no_script_ran(page)
 
 
-async def test_any_script_emoji_rtl_and_long_words(engine: str, browser_factory: BrowserPool, server: RunningServer) -> None:
+async def test_any_script_emoji_rtl_and_long_words(
+    engine: str, browser_factory: BrowserPool, server: RunningServer
+) -> None:
     with trio.fail_after(TEST_CEILING_SECS):
         alice = ChatPage(browser_factory(engine, 0), server, engine)
         bob = ChatPage(browser_factory(engine, 1), server, engine)
@@ -112,9 +127,16 @@ async def test_any_script_emoji_rtl_and_long_words(engine: str, browser_factory:
         stored = await server.db.fetch("test.bodies", "SELECT body FROM messages ORDER BY seq")
         assert [r["body"] for r in stored] == TEXTS, "stored exactly as typed"
         # Bodies pick their own direction; a 600-character word wraps instead of widening the page.
-        assert await bob.js("return [...document.querySelectorAll('#message-list .msg-body')].every(e => e.dir === 'auto')")
+        assert await bob.js(
+            "return [...document.querySelectorAll('#message-list .msg-body')].every(e => e.dir === 'auto')"
+        )
         assert await bob.js(
             "const s = document.getElementById('scroller'); return s.scrollWidth <= s.clientWidth + 1"
         ), "no horizontal overflow"
-        assert await bob.js("return document.querySelector('#message-list .msg-author').textContent") == "Алиса 🌸"
-        assert await alice.js("return document.getElementById('me-display').textContent") == "Алиса 🌸"
+        assert (
+            await bob.js("return document.querySelector('#message-list .msg-author').textContent")
+            == "Алиса 🌸"
+        )
+        assert (
+            await alice.js("return document.getElementById('me-display').textContent") == "Алиса 🌸"
+        )

@@ -8,6 +8,7 @@ the server sees an ordinary closed socket.
 
 from __future__ import annotations
 
+import itertools
 import os
 
 import trio
@@ -20,7 +21,9 @@ from tests.helpers.server import RunningServer
 TEST_CEILING_SECS = 120
 
 
-async def _two_users(engine: str, browser_factory: BrowserPool, server: RunningServer) -> tuple[ChatPage, ChatPage]:
+async def _two_users(
+    engine: str, browser_factory: BrowserPool, server: RunningServer
+) -> tuple[ChatPage, ChatPage]:
     alice = ChatPage(browser_factory(engine, 0), server, engine)
     bob = ChatPage(browser_factory(engine, 1), server, engine)
     await alice.register_via_api(unique_name("alice"), "Alice")
@@ -31,7 +34,11 @@ async def _two_users(engine: str, browser_factory: BrowserPool, server: RunningS
 
 
 async def _count_stored(server: RunningServer, body: str) -> int:
-    return int(await server.db.fetchval("test.count_body", "SELECT count(*) FROM messages WHERE body = $1", body))
+    return int(
+        await server.db.fetchval(
+            "test.count_body", "SELECT count(*) FROM messages WHERE body = $1", body
+        )
+    )
 
 
 async def test_receiver_cut_and_restored_gets_missed_messages_in_order(
@@ -47,12 +54,16 @@ async def test_receiver_cut_and_restored_gets_missed_messages_in_order(
             "window.__chatd.status() === 'offline' && document.getElementById('conn-text').textContent"
         )
         assert text.startswith("offline — retrying in ") and text.endswith(" s"), text
-        assert await bob.js("return !document.getElementById('conn-status').hidden && getComputedStyle(document.getElementById('conn-status')).display !== 'none'")
+        assert await bob.js(
+            "return !document.getElementById('conn-status').hidden && getComputedStyle(document.getElementById('conn-status')).display !== 'none'"
+        )
 
         missed = [f"missed {i}" for i in range(1, 8)]
         for body in missed:
             await alice.send(body)
-        await alice.wait("[...document.querySelectorAll('#message-list .msg.own')].every(m => m.dataset.status === 'sent')")
+        await alice.wait(
+            "[...document.querySelectorAll('#message-list .msg.own')].every(m => m.dataset.status === 'sent')"
+        )
         assert await bob.bodies() == ["before the cut"], "bob is offline: nothing arrived"
 
         await bob.js("window.__chatd.debugGoOnline()")
@@ -102,7 +113,9 @@ async def test_queued_message_is_delivered_exactly_once(
             assert (await bob.bodies()).count(body) == 1, body
             assert (await alice.bodies()).count(body) == 1, body
         stored_cid = await server.db.fetchval(
-            "test.cid", "SELECT encode(cid, 'hex') FROM messages WHERE body = $1", "typed while offline"
+            "test.cid",
+            "SELECT encode(cid, 'hex') FROM messages WHERE body = $1",
+            "typed while offline",
         )
         assert stored_cid == cid, "the retry after the reload reused the cid"
         assert await alice.js("return window.__chatd.cspViolations()") == []
@@ -114,11 +127,19 @@ async def test_older_history_loads_page_by_page_on_scroll(
     with trio.fail_after(TEST_CEILING_SECS):
         page = ChatPage(browser_factory(engine), server, engine)
         await page.register_via_api(unique_name("reader"), "Reader")
-        general = await server.db.fetchval("test.general", "SELECT id FROM channels WHERE name = 'general'")
-        uid = await server.db.fetchval("test.uid", "SELECT id FROM users WHERE username = $1", page.username)
+        general = await server.db.fetchval(
+            "test.general", "SELECT id FROM channels WHERE name = 'general'"
+        )
+        uid = await server.db.fetchval(
+            "test.uid", "SELECT id FROM users WHERE username = $1", page.username
+        )
         total = 300
         await post_messages(
-            server.db, general, [uid] * total, [os.urandom(16) for _ in range(total)], [f"seeded {i}" for i in range(1, total + 1)]
+            server.db,
+            general,
+            [uid] * total,
+            [os.urandom(16) for _ in range(total)],
+            [f"seeded {i}" for i in range(1, total + 1)],
         )
         await page.open_app()
         await page.wait_for_body(f"seeded {total}")
@@ -139,11 +160,13 @@ async def test_older_history_loads_page_by_page_on_scroll(
                 break
             seen_counts.append(count)
         assert seen_counts[-1] == total, seen_counts
-        steps = [b - a for a, b in zip(seen_counts, seen_counts[1:])]
+        steps = [b - a for a, b in itertools.pairwise(seen_counts)]
         assert steps and max(steps) <= 100, f"pages, not everything at once: {seen_counts}"
         assert await page.bodies() == [f"seeded {i}" for i in range(1, total + 1)]
         await page.wait("document.getElementById('history-top').dataset.state === 'start'")
-        assert "very beginning" in await page.js("return document.getElementById('history-top').textContent")
+        assert "very beginning" in await page.js(
+            "return document.getElementById('history-top').textContent"
+        )
 
         # Scrolled up, the jump button shows; it brings the newest message back into view.
         assert await page.js("return !document.getElementById('jump-button').hidden")

@@ -45,13 +45,19 @@ async def _seed(server: RunningServer, viewer: str) -> None:
         general = general_id(bob)
         clients = {"bob": bob, "carol": carol}
         channels = {}
-        for name, desc, owner in [("ops", "Backups, alerts, on-call", "carol"), ("design", "Mock-ups and reviews", "bob"), ("random", "", "bob")]:
+        for name, desc, owner in [
+            ("ops", "Backups, alerts, on-call", "carol"),
+            ("design", "Mock-ups and reviews", "bob"),
+            ("random", "", "bob"),
+        ]:
             ok = await clients[owner].ok("channel.create", name=name, description=desc)
             channels[name] = ok["channel"]["id"]
         ok = await bob.ok("channel.create", name="leads", private=True)
         channels["leads"] = ok["channel"]["id"]
         for name in ("ops", "design", "leads"):
-            await clients["bob" if name != "ops" else "carol"].ok("channel.invite", ch=channels[name], user=viewer)
+            await clients["bob" if name != "ops" else "carol"].ok(
+                "channel.invite", ch=channels[name], user=viewer
+            )
         for who, body in CONVERSATION:
             if who != "alice":
                 await clients[who].send_message(general, body)
@@ -60,14 +66,20 @@ async def _seed(server: RunningServer, viewer: str) -> None:
         await bob.send_message(channels["design"], "New mock-ups for the status page are up")
     # The first half of the conversation happened yesterday (a date separator).
     await server.db.execute(
-        "test.yesterday", "UPDATE messages SET created_at = created_at - interval '1 day' WHERE channel_id = $1 AND seq <= 2", general
+        "test.yesterday",
+        "UPDATE messages SET created_at = created_at - interval '1 day' WHERE channel_id = $1 AND seq <= 2",
+        general,
     )
     # Alice's own lines, posted as her (the viewer's page shows them as hers, with ticks).
-    rows = await server.db.fetch("test.msgs", "SELECT seq, body FROM messages WHERE channel_id = $1 ORDER BY seq", general)
+    rows = await server.db.fetch(
+        "test.msgs", "SELECT seq, body FROM messages WHERE channel_id = $1 ORDER BY seq", general
+    )
     assert len(rows) == sum(1 for w, _ in CONVERSATION if w != "alice")
 
 
-async def test_first_load_metrics_and_screenshots(engine: str, browser_factory: BrowserPool, server: RunningServer) -> None:
+async def test_first_load_metrics_and_screenshots(
+    engine: str, browser_factory: BrowserPool, server: RunningServer
+) -> None:
     with trio.fail_after(TEST_CEILING_SECS):
         page = ChatPage(browser_factory(engine), server, engine)
         await page.register_via_api(unique_name("alice"), "Alice Martin")
@@ -76,7 +88,9 @@ async def test_first_load_metrics_and_screenshots(engine: str, browser_factory: 
 
         # A fresh origin (new port per test): nothing cached, this is a first load.
         await page.open_app()
-        metrics = await page.wait("window.__chatd.metrics().usableMs !== null && window.__chatd.metrics()")
+        metrics = await page.wait(
+            "window.__chatd.metrics().usableMs !== null && window.__chatd.metrics()"
+        )
         (ARTIFACTS_DIR / f"metrics-{engine}.json").write_text(json.dumps(metrics, indent=2))
         transfer = metrics["transferBytes"] or metrics["encodedBytes"]
         print(
@@ -92,8 +106,12 @@ async def test_first_load_metrics_and_screenshots(engine: str, browser_factory: 
         for who, body in CONVERSATION:
             if who == "alice":
                 await page.send(body)
-        await page.wait("[...document.querySelectorAll('#message-list .msg.own')].every(m => m.dataset.status === 'sent')")
-        assert await page.js("return document.querySelectorAll('#message-list .day-sep').length") == 2
+        await page.wait(
+            "[...document.querySelectorAll('#message-list .msg.own')].every(m => m.dataset.status === 'sent')"
+        )
+        assert (
+            await page.js("return document.querySelectorAll('#message-list .day-sep').length") == 2
+        )
         await page.wait("document.title.startsWith('(4) ')")  # ops 3 + design 1 unread
         badges = await page.js(
             "return Object.fromEntries([...document.querySelectorAll('#channel-nav button[data-ch]')]"
@@ -116,7 +134,9 @@ async def test_first_load_metrics_and_screenshots(engine: str, browser_factory: 
         await shot("wide-dark")
 
         await page.call(page.driver.set_window_size, 400, 800)
-        await page.wait("getComputedStyle(document.getElementById('menu-button')).display !== 'none'")
+        await page.wait(
+            "getComputedStyle(document.getElementById('menu-button')).display !== 'none'"
+        )
         await shot("narrow-dark")
         await page.click("#menu-button")
         await page.wait("document.getElementById('app').classList.contains('nav-open')")

@@ -4,6 +4,7 @@ draft and the outbox, then reconnects and delivers what was queued."""
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 import trio
@@ -17,6 +18,29 @@ from tests.browser.harness import BrowserPool
 from tests.helpers.server import RunningServer
 
 TEST_CEILING_SECS = 120
+
+
+@pytest.fixture(autouse=True)
+def _http11_only(monkeypatch: pytest.MonkeyPatch) -> None:
+    """WORKAROUND for a server bug (reported; remove once chatd/server.py is fixed).
+
+    Hypercorn 0.18's HTTP/2 protocol drops a WebSocket stream from its table as soon as the
+    server closes the socket; the browser's close reply then arrives as DATA on that stream and
+    ``self.streams[stream_id]`` raises KeyError (hypercorn/protocol/h2.py:259), which escapes the
+    connection handler and stops the whole server. Every server-initiated close (4001 on session
+    expiry — what this module tests — 4008, 4400) from Chromium or Firefox, which carry WebSockets
+    over HTTP/2 when offered, can trigger it. Offering only HTTP/1.1 avoids it.
+    """
+    import chatd.server as chatd_server
+
+    original = chatd_server._hypercorn_config
+
+    def http11_only(*args: Any, **kwargs: Any) -> Any:
+        hc = original(*args, **kwargs)
+        hc.alpn_protocols = ["http/1.1"]
+        return hc
+
+    monkeypatch.setattr(chatd_server, "_hypercorn_config", http11_only)
 
 
 @pytest.fixture
@@ -39,7 +63,9 @@ async def _log_in_again(page: ChatPage) -> None:
     assert await page.js("return document.getElementById('login-username').value") == page.username
     await page.type_into("#login-password", PASSWORD)
     await page.click("#login-submit")
-    await page.wait("!document.getElementById('login-dialog').open && window.__chatd.status() === 'online'")
+    await page.wait(
+        "!document.getElementById('login-dialog').open && window.__chatd.status() === 'online'"
+    )
 
 
 async def test_session_expiry_relogin_keeps_draft_and_outbox(
@@ -53,15 +79,24 @@ async def test_session_expiry_relogin_keeps_draft_and_outbox(
 
         # 1. The session expires while connected: session.expired + 4001 → the dialog.
         await page.send("before expiry")
-        await page.wait("document.querySelector('#message-list .msg.own')?.dataset.status === 'sent'")
+        await page.wait(
+            "document.querySelector('#message-list .msg.own')?.dataset.status === 'sent'"
+        )
         await page.type_into("#composer-input", "a draft I care about")
         clock.advance(idle + 60)
         await page.wait("window.__chatd.status() === 'expired'")
-        assert "session expired" in await page.js("return document.getElementById('conn-text').textContent")
+        assert "session expired" in await page.js(
+            "return document.getElementById('conn-text').textContent"
+        )
         await page.wait("document.getElementById('login-dialog').open")
-        assert await page.js("return document.getElementById('composer-input').value") == "a draft I care about"
+        assert (
+            await page.js("return document.getElementById('composer-input').value")
+            == "a draft I care about"
+        )
         # Esc does not dismiss it: without a session nothing could be sent.
-        await page.js("document.getElementById('login-dialog').dispatchEvent(new Event('cancel', {cancelable: true}))")
+        await page.js(
+            "document.getElementById('login-dialog').dispatchEvent(new Event('cancel', {cancelable: true}))"
+        )
         assert await page.js("return document.getElementById('login-dialog').open")
         # A wrong password is refused in the dialog.
         await page.type_into("#login-password", "not my password")
@@ -70,7 +105,10 @@ async def test_session_expiry_relogin_keeps_draft_and_outbox(
         assert await page.js("return document.getElementById('login-dialog').open")
         await page.js("document.getElementById('login-password').value = ''")
         await _log_in_again(page)
-        assert await page.js("return document.getElementById('composer-input').value") == "a draft I care about"
+        assert (
+            await page.js("return document.getElementById('composer-input').value")
+            == "a draft I care about"
+        )
 
         # 2. Queued while offline, the session expires meanwhile: hello is refused, the dialog
         # appears, and after logging in the queued message goes out once.
@@ -82,7 +120,9 @@ async def test_session_expiry_relogin_keeps_draft_and_outbox(
         clock.advance(idle + 60)
         await page.js("window.__chatd.debugGoOnline()")
         await page.wait("window.__chatd.status() === 'expired'")
-        assert [e["body"] for e in await page.js("return window.__chatd.outbox()")] == ["queued while the session ran out"]
+        assert [e["body"] for e in await page.js("return window.__chatd.outbox()")] == [
+            "queued while the session ran out"
+        ]
         assert await page.status_of("queued while the session ran out") in ("pending", "sending")
         await _log_in_again(page)
         await page.wait("window.__chatd.outbox().length === 0")
@@ -90,14 +130,21 @@ async def test_session_expiry_relogin_keeps_draft_and_outbox(
             "[...document.querySelectorAll('#message-list .msg')].some(m =>"
             " m.querySelector('.msg-body').textContent === 'queued while the session ran out' && m.dataset.status === 'sent')"
         )
-        assert await page.js("return document.getElementById('composer-input').value") == "second draft"
+        assert (
+            await page.js("return document.getElementById('composer-input').value")
+            == "second draft"
+        )
         count = await server.db.fetchval(
-            "test.count", "SELECT count(*) FROM messages WHERE body = $1", "queued while the session ran out"
+            "test.count",
+            "SELECT count(*) FROM messages WHERE body = $1",
+            "queued while the session ran out",
         )
         assert count == 1
 
 
-async def test_draft_survives_a_reload(engine: str, browser_factory: BrowserPool, server: RunningServer) -> None:
+async def test_draft_survives_a_reload(
+    engine: str, browser_factory: BrowserPool, server: RunningServer
+) -> None:
     with trio.fail_after(TEST_CEILING_SECS):
         page = ChatPage(browser_factory(engine), server, engine)
         await page.register_via_api(unique_name("drafter"), "Drafter")
@@ -107,10 +154,18 @@ async def test_draft_survives_a_reload(engine: str, browser_factory: BrowserPool
         await page.wait("document.getElementById('composer-input').value === 'unfinished thought'")
         # Shift+Enter adds a line instead of sending.
         box = await page.call(page.driver.find_element, "id", "composer-input")
-        shift_enter = ActionChains(page.driver).key_down(Keys.SHIFT, box).send_keys(Keys.ENTER).key_up(Keys.SHIFT)
+        shift_enter = (
+            ActionChains(page.driver)
+            .key_down(Keys.SHIFT, box)
+            .send_keys(Keys.ENTER)
+            .key_up(Keys.SHIFT)
+        )
         await page.call(shift_enter.perform)
         await page.call(box.send_keys, "second line")
-        assert await page.js("return document.getElementById('composer-input').value") == "unfinished thought\nsecond line"
+        assert (
+            await page.js("return document.getElementById('composer-input').value")
+            == "unfinished thought\nsecond line"
+        )
         assert await page.bodies() == []
         await page.call(box.send_keys, Keys.ENTER)
         await page.wait_for_body("unfinished thought\nsecond line")
