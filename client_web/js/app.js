@@ -13,6 +13,7 @@ import { buildTimeline } from './timeline.js';
 import { pageTitle, unreadTotals } from './unread.js';
 import { sortByName, touchRecent } from './channel-list.js';
 import { cidKey } from './ids.js';
+import { IdleTracker } from './presence.js';
 import { byId, frameScheduler, replaceChildren } from './dom.js';
 import { MessageView } from './view-messages.js';
 import { Sidebar } from './view-sidebar.js';
@@ -78,6 +79,9 @@ class App {
     this.clockOffsetMs = 0;
     /** @type {Map<number, Map<number, {display: string, until: number}>>} */
     this.typing = new Map();
+    /** @type {Map<number, string>} user id → "online" | "away" | "offline" (members, pushes) */
+    this.presence = new Map();
+    this.idle = new IdleTracker();
     this.loadErrors = new Map();
     this.gapFilling = new Set();
     this.usableMarked = false;
@@ -238,6 +242,18 @@ class App {
       }
     });
     conn.on('typing', (f) => this._onTyping(f));
+    conn.on('presence', (f) => {
+      if (!Number.isSafeInteger(f.user) || typeof f.state !== 'string') return;
+      this.presence.set(f.user, f.state);
+      this.members.renderList();
+    });
+    // Away after minutes without input (PROTOCOL.md §6); the server resets it per connection.
+    this.idle.on('change', (state) => {
+      if (conn.status === 'online') this.request('presence.set', { state }).catch(() => {});
+    });
+    for (const type of ['keydown', 'pointerdown', 'pointermove', 'wheel', 'focus']) {
+      addEventListener(type, () => this.idle.activity(), { passive: true, capture: true });
+    }
     conn.on('warning', (w) => console.warn('chatd:', w.message));
     // Back online, or the tab is visible again after a long sleep: do not wait for the backoff.
     addEventListener('online', () => conn.reconnectNow());
@@ -273,6 +289,7 @@ class App {
     for (const ch of [...this.channels.keys()]) if (!present.has(ch)) this.removeChannel(ch);
 
     this.outbox.online((op, fields) => this.conn.request(op, fields));
+    if (this.idle.state === 'away') this.request('presence.set', { state: 'away' }).catch(() => {});
     if (this.activeId === null || !this.channels.has(this.activeId)) this._openDefault();
     else if (!this.logs.get(this.activeId)?.loaded) this.loadLatest(this.activeId);
     // Channels whose latest page was on its way when the connection dropped are reloaded.

@@ -5,6 +5,7 @@
 import { byId, channelIcon, h, replaceChildren } from './dom.js';
 import { rankForSwitcher } from './channel-list.js';
 import { badgeText, unreadOf } from './unread.js';
+import { presenceLabel } from './presence.js';
 
 const SWITCHER_MAX = 50;
 const BROWSE_PAGE = 50;
@@ -318,6 +319,7 @@ export class MembersDialog {
     this.user = byId('invite-user');
     this.result = byId('invite-result');
     this.ch = null;
+    this.members = null;
     byId('invite-form').addEventListener('submit', (ev) => {
       ev.preventDefault();
       this._invite();
@@ -344,15 +346,33 @@ export class MembersDialog {
     try {
       const ok = await this.app.request('members', { ch });
       if (ch !== this.ch) return;
-      replaceChildren(
-        this.list,
-        ...ok.members.map((m) =>
-          h('li', { class: 'member' }, h('bdi', { class: 'member-display' }, m.display), ' ', h('span', { class: 'muted' }, `@${m.name}`), m.role === 'owner' ? h('span', { class: 'role' }, 'owner') : null),
-        ),
-      );
+      this.members = ok.members;
+      for (const m of ok.members) if (typeof m.presence === 'string') this.app.presence.set(m.id, m.presence);
+      this.renderList();
     } catch (err) {
       replaceChildren(this.list, h('li', { class: 'form-error' }, errorText(err)));
     }
+  }
+
+  /** (Re)draw the member list; called again when a presence push arrives. */
+  renderList() {
+    if (!this.members || !this.dialog.open) return;
+    replaceChildren(
+      this.list,
+      ...this.members.map((m) => {
+        const state = presenceLabel(this.app.presence.get(m.id));
+        return h(
+          'li',
+          { class: 'member', dataset: { user: String(m.id), presence: state } },
+          h('span', { class: `presence presence-${state}`, title: state, 'aria-hidden': 'true' }),
+          h('bdi', { class: 'member-display' }, m.display),
+          ' ',
+          h('span', { class: 'muted' }, `@${m.name}`),
+          h('span', { class: 'visually-hidden' }, `, ${state}`),
+          m.role === 'owner' ? h('span', { class: 'role' }, 'owner') : null,
+        );
+      }),
+    );
   }
 
   async _invite() {

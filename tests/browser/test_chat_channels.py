@@ -83,6 +83,13 @@ async def test_public_channel_created_then_joined_by_another_user(
         await alice.wait(
             "[...document.querySelectorAll('#members-list .member-display')].map(e => e.textContent).includes('Bob')"
         )
+        # Presence: Bob is online; when his connection goes, the push turns him offline live.
+        bob_row = "[...document.querySelectorAll('#members-list .member')].find(m => m.querySelector('.member-display').textContent === 'Bob')"
+        await alice.wait(f"{bob_row}.dataset.presence === 'online'")
+        await bob.js("window.__chatd.debugGoOffline()")
+        await alice.wait(f"{bob_row}.dataset.presence === 'offline'")
+        await bob.js("window.__chatd.debugGoOnline()")
+        await alice.wait(f"{bob_row}.dataset.presence === 'online'")
 
 
 async def test_private_channel_is_invisible_until_invited(
