@@ -224,3 +224,33 @@ async def test_switcher_and_filter_with_many_channels(
         assert await page.js(
             "return !!document.querySelector('#channel-nav [data-section=recent]')"
         )
+
+        # Star it: it moves to Favourites, and stays there after a reload.
+        section_of = (
+            "document.querySelector('#channel-nav button[data-ch][aria-current=page]')"
+            "?.closest('section').dataset.section"
+        )
+        await page.click("#fav-button")
+        await page.wait(f"{section_of} === 'favourites'")
+        assert (
+            await page.js(
+                "return document.getElementById('fav-button').getAttribute('aria-pressed')"
+            )
+            == "true"
+        )
+        await page.open_app()
+        assert await page.active_channel() == "team-042", "the last channel opens again"
+        await page.wait(f"{section_of} === 'favourites'")
+
+        # Alt+↓ moves to the next channel in sidebar order.
+        order = await page.js(
+            "return [...document.querySelectorAll('#channel-nav .chan-name')].map(e => e.textContent)"
+        )
+        here = order.index("team-042")
+        box = await page.call(page.driver.find_element, "id", "composer-input")
+        await page.call(box.send_keys, Keys.ALT, Keys.ARROW_DOWN)
+        await page.wait(
+            "document.getElementById('channel-name').textContent === arguments[0]",
+            10,
+            order[here + 1],
+        )
