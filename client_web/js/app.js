@@ -787,7 +787,8 @@ class App {
     // Typing anywhere outside a field goes to the message box.
     const t = ev.target;
     const inField = t instanceof HTMLElement && (t.isContentEditable || /^(INPUT|TEXTAREA|SELECT|BUTTON)$/.test(t.tagName));
-    if (!inField && !mod && !ev.altKey && ev.key.length === 1 && !this.els.input.disabled) {
+    // (Space is left alone: on the message list it scrolls.)
+    if (!inField && !mod && !ev.altKey && ev.key.length === 1 && ev.key !== ' ' && !this.els.input.disabled) {
       this.els.input.focus();
     }
   }
