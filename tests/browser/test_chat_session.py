@@ -4,7 +4,6 @@ draft and the outbox, then reconnects and delivers what was queued."""
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 import pytest
 import trio
@@ -18,29 +17,6 @@ from tests.browser.harness import BrowserPool
 from tests.helpers.server import RunningServer
 
 TEST_CEILING_SECS = 120
-
-
-@pytest.fixture(autouse=True)
-def _http11_only(monkeypatch: pytest.MonkeyPatch) -> None:
-    """WORKAROUND for a server bug (reported; remove once chatd/server.py is fixed).
-
-    Hypercorn 0.18's HTTP/2 protocol drops a WebSocket stream from its table as soon as the
-    server closes the socket; the browser's close reply then arrives as DATA on that stream and
-    ``self.streams[stream_id]`` raises KeyError (hypercorn/protocol/h2.py:259), which escapes the
-    connection handler and stops the whole server. Every server-initiated close (4001 on session
-    expiry — what this module tests — 4008, 4400) from Chromium or Firefox, which carry WebSockets
-    over HTTP/2 when offered, can trigger it. Offering only HTTP/1.1 avoids it.
-    """
-    import chatd.server as chatd_server
-
-    original = chatd_server._hypercorn_config
-
-    def http11_only(*args: Any, **kwargs: Any) -> Any:
-        hc = original(*args, **kwargs)
-        hc.alpn_protocols = ["http/1.1"]
-        return hc
-
-    monkeypatch.setattr(chatd_server, "_hypercorn_config", http11_only)
 
 
 @pytest.fixture
