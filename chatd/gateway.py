@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 import trio
 from quart import Response, jsonify, websocket
 
-from chatd.auth.sessions import SESSION_COOKIE, Principal, authenticate, revalidate
+from chatd.auth.sessions import SESSION_COOKIE, Principal, authenticate, revalidate_many
 from chatd.hub import Busy, SendRequest
 from chatd.store import StoreError, Unavailable, UniqueViolation
 from chatd.store import channels as channel_store
@@ -83,6 +83,14 @@ RATE_PER_SEC = 1000.0  # frames/s a connection may sustain (the bench's single s
 RATE_BURST = 2000.0
 MAX_CHANNEL_NAME = 80
 REPLAY_PAGE = 500
+# One server message carries queued frames up to about this size (a frame alone may be larger):
+# big enough to amortise the per-message cost, small enough not to delay the first frame much.
+WRITE_BATCH_BYTES = 64 * 1024
+KEEPER_BATCH = 1000
+# Presence pushes go through channels of at most this many live subscribers: in a channel of N
+# people every arrival and departure would otherwise cost N pushes — N² as everyone connects.
+# Members of bigger channels see presence in the members list (as large Slack workspaces do).
+PRESENCE_CHANNEL_MAX = 500  # session ids per re-check query
 TYPING_MIN_INTERVAL_SECS = 3.0  # clients send typing at most every 3 s; relays beyond are dropped
 
 
@@ -171,7 +179,7 @@ class Connection:
     def _announce_presence(self, state: str, channels: list[int]) -> None:
         """Push my user's new presence to everyone else who shares one of ``channels``."""
         frame = encode_server_frame(PresencePush(self.user_id, state))  # type: ignore[arg-type]
-        for sub, ch in self.hub.subscribers_by_channel(channels).items():
+        for sub, ch in self.hub.subscribers_by_channel(channels, PRESENCE_CHANNEL_MAX).items():
             if sub.user_id != self.user_id:
                 sub.deliver_ephemeral(ch, frame)
 
@@ -246,11 +254,14 @@ class Connection:
             try:
                 # What was queued before the close (an error frame explaining it) goes first —
                 # except for a slow consumer, whose queue is the problem.
+                leftover: list[bytes] = []
                 while ending.code != 4008:
                     try:
-                        await websocket.send(self._out_recv.receive_nowait())
+                        leftover.append(self._out_recv.receive_nowait())
                     except (trio.WouldBlock, trio.EndOfChannel):
                         break
+                if leftover:
+                    await websocket.send(b"".join(leftover))
                 if ending.push_expired:
                     await websocket.send(encode_server_frame(SessionExpired(ending.reason)))
                 await websocket.close(ending.code, ending.reason[:120])
@@ -258,35 +269,40 @@ class Connection:
                 log.debug("event=ws.close_failed error=%r", str(exc))
 
     async def _writer(self) -> None:
-        async for frame in self._out_recv:
-            await websocket.send(frame)
+        """Send queued frames; whatever queued up meanwhile goes out as ONE WebSocket message.
+
+        A server message is a CBOR sequence of frames (PROTOCOL.md §2): under load, one TLS
+        record and one system call carry many frames, instead of one each — the per-message
+        cost through the ASGI and TLS layers is what limited fan-out. When idle, a message
+        holds one frame and nothing waits.
+        """
+        while True:
+            try:
+                first = await self._out_recv.receive()
+            except trio.EndOfChannel:
+                return
+            batch = [first]
+            size = len(first)
+            while size < WRITE_BATCH_BYTES:
+                try:
+                    frame = self._out_recv.receive_nowait()
+                except (trio.WouldBlock, trio.EndOfChannel):
+                    break
+                batch.append(frame)
+                size += len(frame)
+            await websocket.send(first if len(batch) == 1 else b"".join(batch))
 
     async def _watchdog(self) -> None:
-        cfg = self.state.config
+        """Hello deadline, then wait for the server to drain. Sessions are re-checked centrally
+        (``keep_sessions``): one query for all sockets, not one per socket."""
         # Until hello, the socket has HELLO_TIMEOUT_SECS to identify itself.
         with trio.move_on_after(HELLO_TIMEOUT_SECS):
             await self._ready.wait()
         if not self._ready.is_set():
             self.end(4001, "no hello in time", False)
             return
-        drain = self.state.draining
-        while True:
-            with trio.move_on_after(cfg.session_check_secs):
-                await drain.wait()
-                self.end(1001, "server shutting down", False)
-                return
-            principal = self.principal
-            if principal is None:
-                continue
-            expired = self.state.clock.now() >= principal.expires_at
-            try:
-                fresh = None if expired else await revalidate(self.state, principal)
-            except StoreError:
-                continue  # the database is away; the session is checked again next time
-            if fresh is None:
-                self.end(4001, "session expired", True)
-                return
-            self.principal = fresh
+        await self.state.draining.wait()
+        self.end(1001, "server shutting down", False)
 
     channels_ready = False
 
@@ -706,6 +722,31 @@ async def _quietly(fn: Any) -> None:
 
 def _msg(row: Any) -> Msg:
     return Msg(**message_info(row))
+
+
+async def keep_sessions(state: AppState, task_status: Any = trio.TASK_STATUS_IGNORED) -> None:
+    """Every ``session_check_secs``: re-check the sessions of all live sockets in one query per
+    KEEPER_BATCH sessions; sockets whose session expired or was revoked get ``session.expired``
+    and close 4001. Revocations by this process end sockets at once (the registry), and by the
+    CLI through NOTIFY; this sweep catches expiry and anything missed."""
+    task_status.started()
+    while True:
+        await trio.sleep(state.config.session_check_secs)
+        ids = state.connections.session_ids()
+        for start in range(0, len(ids), KEEPER_BATCH):
+            chunk = ids[start : start + KEEPER_BATCH]
+            try:
+                valid = await revalidate_many(state, chunk)
+            except StoreError as exc:
+                log.warning("event=ws.session_check_failed error=%r", str(exc))
+                break  # the database is away; check again next time
+            for sid in chunk:
+                fresh = valid.get(sid)
+                for conn in state.connections.of_session(sid):
+                    if fresh is None:
+                        conn.end(4001, "session expired", True)
+                    elif isinstance(conn, Connection):
+                        conn.principal = fresh
 
 
 def register(app: QuartTrio, state: AppState) -> None:

@@ -248,12 +248,15 @@ class Hub:
         if actor is not None:  # no actor: nobody here is subscribed to the channel
             actor.broadcast_ephemeral(frame, exclude_user)
 
-    def subscribers_by_channel(self, channels: list[int]) -> dict[Subscriber, int]:
-        """Each live subscriber of any of ``channels``, once, with one channel it is in."""
+    def subscribers_by_channel(self, channels: list[int], max_per_channel: int) -> dict[Subscriber, int]:
+        """Each live subscriber of any of ``channels``, once, with one channel it is in.
+
+        Channels with more than ``max_per_channel`` subscribers are left out.
+        """
         found: dict[Subscriber, int] = {}
         for ch in channels:
             actor = self._actors.get(ch)
-            if actor is not None:
+            if actor is not None and len(actor.subscribers) <= max_per_channel:
                 for sub in actor.subscribers:
                     found.setdefault(sub, ch)
         return found

@@ -240,3 +240,16 @@ async def test_connections_leave_the_registry_when_they_close(server: RunningSer
             await trio.testing.wait_all_tasks_blocked(0.01)
     assert len(server.state.connections) == 0
     assert server.state.presence.state(alice.user_id) == "offline"
+
+
+async def test_frames_queued_together_travel_in_one_message(server: RunningServer) -> None:
+    """A server message is a CBOR sequence: a burst reaches a client in fewer messages."""
+    alice, bob = await register(server, "alice"), await register(server, "bob")
+    async with connect(server, alice) as a, connect(server, bob) as b:
+        ch = general_id(a)
+        rids = [await a.send("send", ch=ch, cid=os.urandom(16), body=f"burst {i}") for i in range(300)]
+        for rid in rids:
+            assert (await a.reply(rid))["op"] == "ack"
+        msgs = await b.wait_msgs(ch, 300)
+        assert [m["seq"] for m in msgs] == list(range(1, 301))
+        assert b.messages < len(b.received), "every frame came in a message of its own"

@@ -75,6 +75,27 @@ def decode_item(data: bytes | bytearray | memoryview, *, max_depth: int = MAX_DE
     return value
 
 
+def decode_sequence(data: bytes | bytearray | memoryview, *, max_depth: int = MAX_DEPTH) -> list[CBORValue]:
+    """Decode ``data`` as a CBOR sequence (RFC 8742): one or more whole items, back to back.
+
+    The same strictness as :func:`decode_item` for every item; an empty input, or one ending
+    inside an item, raises :class:`ProtocolError` (``bad_frame``).
+    """
+    if type(data) is not bytes:
+        data = bytes(data)
+    if not data:
+        raise _bad("empty input", 0)
+    items: list[CBORValue] = []
+    pos = 0
+    while pos < len(data):
+        try:
+            value, pos = _decode(data, pos, 0, max_depth)
+        except (_Truncated, IndexError, struct.error):
+            raise _bad("truncated item", len(data)) from None
+        items.append(value)
+    return items
+
+
 def _decode(data: bytes, pos: int, depth: int, max_depth: int) -> tuple[CBORValue, int]:
     """Decode one item starting at ``pos``; return it and the offset just past it.
 

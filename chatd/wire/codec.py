@@ -384,6 +384,24 @@ def encode_client_frame(frame: Mapping[str, object]) -> bytes:
     return encode_map(frame)
 
 
+def decode_server_message(data: bytes, max_bytes: int = MAX_SERVER_FRAME_BYTES
+                          ) -> list[dict[str, CBORValue]]:
+    """Decode one server WebSocket message: a CBOR sequence of one or more frames (§2).
+
+    For tests and Python clients; each frame is checked like :func:`decode_server_frame`.
+    """
+    if len(data) > max_bytes:
+        raise FrameTooLarge(len(data), max_bytes)
+    frames = []
+    for m in cbor.decode_sequence(data):
+        if type(m) is not dict:
+            raise _bad(f"a frame must be a map, not {_describe(m)}", None)
+        if type(m.get("op")) is not str:
+            raise _bad("frame has no text 'op' field", None)
+        frames.append(m)
+    return frames
+
+
 def decode_server_frame(data: bytes, max_bytes: int = MAX_SERVER_FRAME_BYTES
                         ) -> dict[str, CBORValue]:
     """Decode one server frame to a map, with the same strictness as the server's decoder.

@@ -98,6 +98,39 @@ export function decode(input) {
   return value;
 }
 
+/**
+ * Decode a CBOR sequence (RFC 8742): one or more whole items back to back, as the server packs
+ * frames into one WebSocket message (PROTOCOL.md §1). Every item gets the strictness of decode().
+ *
+ * @param {Uint8Array|ArrayBuffer} input the whole message; it is not modified or retained.
+ * @returns {Array<*>} the items, in order (at least one).
+ * @throws {CborError} for an empty input, a malformed item, or one cut off at the end.
+ */
+export function decodeSequence(input) {
+  let bytes;
+  if (input instanceof Uint8Array) {
+    bytes = input;
+  } else if (input instanceof ArrayBuffer) {
+    bytes = new Uint8Array(input);
+  } else {
+    throw new CborError('decodeSequence expects a Uint8Array or an ArrayBuffer');
+  }
+  if (bytes.length === 0) {
+    throw new CborError('empty input: expected at least one CBOR item');
+  }
+  const reader = new Reader(bytes);
+  const items = [];
+  while (reader.pos < bytes.length) {
+    try {
+      items.push(reader.item(0));
+    } catch (err) {
+      if (err instanceof CborError) throw err;
+      throw new CborError(`malformed CBOR: ${err && err.message ? err.message : String(err)}`);
+    }
+  }
+  return items;
+}
+
 class Reader {
   /** @param {Uint8Array} bytes */
   constructor(bytes) {

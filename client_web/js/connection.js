@@ -27,7 +27,7 @@
 // integer beyond 2^53, which no v1 frame carries; such a frame is a server bug and is refused
 // here (isSafeFrame) rather than letting a BigInt leak into arithmetic.
 
-import { decode, encode } from './cbor.js';
+import { decodeSequence, encode } from './cbor.js';
 import { Emitter } from './emitter.js';
 import { BACKOFF_MAX_MS, backoffDelay } from './backoff.js';
 
@@ -291,13 +291,20 @@ export class Connection extends Emitter {
       this.emit('warning', { message: 'text frame from the server ignored' });
       return;
     }
-    let frame;
+    let frames;
     try {
-      frame = decode(data instanceof ArrayBuffer ? new Uint8Array(data) : data);
+      // A server message is a CBOR sequence: one or more frames (PROTOCOL.md §1).
+      frames = decodeSequence(data instanceof ArrayBuffer ? new Uint8Array(data) : data);
     } catch (err) {
       this.emit('warning', { message: `undecodable frame: ${err.message}` });
       return;
     }
+    for (const frame of frames) {
+      this._onFrame(frame);
+    }
+  }
+
+  _onFrame(frame) {
     if (frame === null || typeof frame !== 'object' || Array.isArray(frame) || typeof frame.op !== 'string') {
       this.emit('warning', { message: 'frame without op ignored' });
       return;

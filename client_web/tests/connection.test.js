@@ -405,3 +405,45 @@ describe('test hooks', () => {
     void ws;
   });
 });
+
+describe('server messages carrying several frames', () => {
+  test('every frame of a CBOR sequence is handled, in order', async () => {
+    const { conn, ws, online } = setup();
+    conn.start();
+    await online();
+    const seen = [];
+    conn.on('msg', (f) => seen.push(f.seq));
+    const a = encode({ op: 'msg', ch: 1, seq: 7, id: 70, ts: 1, user: 2, name: 'b', display: 'B', body: 'x', cid: new Uint8Array(16) });
+    const b = encode({ op: 'caughtup', ch: 1, seq: 7 });
+    const c = encode({ op: 'msg', ch: 1, seq: 8, id: 80, ts: 2, user: 2, name: 'b', display: 'B', body: 'y', cid: new Uint8Array(16) });
+    const joined = new Uint8Array(a.length + b.length + c.length);
+    joined.set(a, 0);
+    joined.set(b, a.length);
+    joined.set(c, a.length + b.length);
+    const caught = [];
+    conn.on('caughtup', (f) => caught.push(f.seq));
+    ws().pushRaw(joined);
+    await flush();
+    assert.deepEqual(seen, [7, 8]);
+    assert.deepEqual(caught, [7]);
+  });
+
+  test('a message cut inside a frame is refused whole', async () => {
+    const { conn, ws, online } = setup();
+    conn.start();
+    await online();
+    const seen = [];
+    const warnings = [];
+    conn.on('msg', (f) => seen.push(f.seq));
+    conn.on('warning', (w) => warnings.push(w.message));
+    const a = encode({ op: 'caughtup', ch: 1, seq: 3 });
+    const cut = new Uint8Array(a.length * 2 - 1);
+    cut.set(a, 0);
+    cut.set(a.subarray(0, a.length - 1), a.length);
+    ws().pushRaw(cut);
+    await flush();
+    assert.deepEqual(seen, []);
+    assert.equal(warnings.length, 1);
+    assert.match(warnings[0], /undecodable/);
+  });
+});
