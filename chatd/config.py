@@ -68,6 +68,7 @@ class Config:
     ws_timeout_secs: float = 25.0
     shutdown_grace_secs: float = 10.0
     session_check_secs: float = 30.0
+    outbound_queue_frames: int = 8192
     trusted_proxies: tuple[str, ...] = ()
 
     @property
@@ -240,6 +241,7 @@ CHECKS: Mapping[str, Callable[[Any], Any]] = {
     "ws_timeout_secs": _float_range(0.2, 7200),
     "shutdown_grace_secs": _float_range(0, 600),
     "session_check_secs": _float_range(0.05, 3600),
+    "outbound_queue_frames": _int_range(16, 1_000_000),
     "trusted_proxies": _str_list("a list of IP addresses", _host),
 }
 assert set(CHECKS) == {f.name for f in fields(Config)}, "every key needs a check"

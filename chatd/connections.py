@@ -42,6 +42,10 @@ class ConnectionRegistry:
     def of_user(self, user_id: int) -> list[LiveConnection]:
         return list(self._by_user.get(user_id, ()))
 
+    def session_ids(self) -> list[int]:
+        """Every session with at least one live connection."""
+        return list(self._by_session)
+
     def of_session(self, session_id: int) -> list[LiveConnection]:
         return list(self._by_session.get(session_id, ()))
 

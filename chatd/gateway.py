@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 import trio
 from quart import Response, jsonify, websocket
 
-from chatd.auth.sessions import SESSION_COOKIE, Principal, authenticate, revalidate
+from chatd.auth.sessions import SESSION_COOKIE, Principal, authenticate, revalidate_many
 from chatd.hub import Busy, SendRequest
 from chatd.store import StoreError, Unavailable, UniqueViolation
 from chatd.store import channels as channel_store
@@ -53,6 +53,7 @@ from chatd.wire import (
     Msg,
     Ok,
     Ping,
+    PresencePush,
     PresenceSet,
     ProtocolError,
     Read,
@@ -74,8 +75,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("chatd.gateway")
 
-OUTBOUND_MAX = 8192  # frames queued per socket (shared bytes: ~64 KiB of references); further behind → resume
-PENDING_MAX = 8192  # live frames held per channel while its resume replay runs
 HELLO_TIMEOUT_SECS = 10.0  # a socket that does not say hello in time is closed (4001)
 CLOSE_TIMEOUT_SECS = 2.0  # the last frames and the close handshake get this long
 SEND_INFLIGHT_MAX = 256  # sends awaiting their ack per connection; beyond it the reader waits
@@ -84,6 +83,14 @@ RATE_PER_SEC = 1000.0  # frames/s a connection may sustain (the bench's single s
 RATE_BURST = 2000.0
 MAX_CHANNEL_NAME = 80
 REPLAY_PAGE = 500
+# One server message carries queued frames up to about this size (a frame alone may be larger):
+# big enough to amortise the per-message cost, small enough not to delay the first frame much.
+WRITE_BATCH_BYTES = 64 * 1024
+KEEPER_BATCH = 1000
+# Presence pushes go through channels of at most this many live subscribers: in a channel of N
+# people every arrival and departure would otherwise cost N pushes — N² as everyone connects.
+# Members of bigger channels see presence in the members list (as large Slack workspaces do).
+PRESENCE_CHANNEL_MAX = 500  # session ids per re-check query
 TYPING_MIN_INTERVAL_SECS = 3.0  # clients send typing at most every 3 s; relays beyond are dropped
 
 
@@ -123,7 +130,10 @@ class Connection:
         self.hub = hub
         self.principal = principal
         self.channels: dict[int, _ChanState] = {}
-        self._out_send, self._out_recv = trio.open_memory_channel[bytes](OUTBOUND_MAX)
+        # Frames are shared bytes (encoded once per message), so a deep queue costs references,
+        # not copies: 8192 deep is ~64 KiB per connection at worst. Further behind → resume.
+        self._queue_max = state.config.outbound_queue_frames
+        self._out_send, self._out_recv = trio.open_memory_channel[bytes](self._queue_max)
         self._ending: _Close | None = None
         self._cancel = trio.CancelScope()
         self._send_slots = trio.Semaphore(SEND_INFLIGHT_MAX)
@@ -144,10 +154,34 @@ class Connection:
         return self.principal.user_id if self.principal else 0
 
     def end(self, code: int, reason: str, push_session_expired: bool) -> None:
-        """Close this connection soon (from any task): optional session.expired, then ``code``."""
+        """Close this connection soon (from any task): optional session.expired, then ``code``.
+
+        The connection leaves its channels and the registry at once: the socket itself may take
+        longer to close (a peer that stopped reading blocks the transport's write until the
+        liveness timeout), but nothing is delivered to it or counted as live any more.
+        """
         if self._ending is None:
             self._ending = _Close(code, reason, push_session_expired)
+        self._leave_everything()
         self._cancel.cancel()
+
+    def _leave_everything(self) -> None:
+        self.state.connections.discard(self)  # type: ignore[arg-type]
+        channels = list(self.channels)
+        for ch in channels:
+            self.hub.unsubscribe(ch, self)
+        self.channels.clear()
+        if self.principal is not None:
+            changed = self.state.presence.disconnected(self.user_id, id(self))
+            if changed:
+                self._announce_presence(changed, channels)
+
+    def _announce_presence(self, state: str, channels: list[int]) -> None:
+        """Push my user's new presence to everyone else who shares one of ``channels``."""
+        frame = encode_server_frame(PresencePush(self.user_id, state))  # type: ignore[arg-type]
+        for sub, ch in self.hub.subscribers_by_channel(channels, PRESENCE_CHANNEL_MAX).items():
+            if sub.user_id != self.user_id:
+                sub.deliver_ephemeral(ch, frame)
 
     # --- outbound (Subscriber) ---
 
@@ -166,7 +200,7 @@ class Connection:
             return
         if st.replaying:
             st.pending.append((seq, frame))
-            if len(st.pending) > PENDING_MAX:
+            if len(st.pending) > self._queue_max:  # held while the channel's replay runs
                 self.end(4008, "slow consumer: reconnect and resume", False)
             return
         if seq <= st.last_sent:
@@ -186,7 +220,6 @@ class Connection:
 
     async def serve(self) -> None:
         """Run reader, writer and watchdog until the socket ends; then close it properly."""
-        self.state.connections.add(self)  # type: ignore[arg-type]
         try:
             with self._cancel:
                 async with trio.open_nursery() as nursery:
@@ -209,10 +242,7 @@ class Connection:
                             await writer_done.wait()
                     nursery.cancel_scope.cancel()
         finally:
-            self.state.connections.discard(self)  # type: ignore[arg-type]
-            for ch in list(self.channels):
-                self.hub.unsubscribe(ch, self)
-            self.channels.clear()
+            self._leave_everything()
             with trio.CancelScope(shield=True):
                 await self._close_socket()
 
@@ -224,11 +254,14 @@ class Connection:
             try:
                 # What was queued before the close (an error frame explaining it) goes first —
                 # except for a slow consumer, whose queue is the problem.
+                leftover: list[bytes] = []
                 while ending.code != 4008:
                     try:
-                        await websocket.send(self._out_recv.receive_nowait())
+                        leftover.append(self._out_recv.receive_nowait())
                     except (trio.WouldBlock, trio.EndOfChannel):
                         break
+                if leftover:
+                    await websocket.send(b"".join(leftover))
                 if ending.push_expired:
                     await websocket.send(encode_server_frame(SessionExpired(ending.reason)))
                 await websocket.close(ending.code, ending.reason[:120])
@@ -236,35 +269,40 @@ class Connection:
                 log.debug("event=ws.close_failed error=%r", str(exc))
 
     async def _writer(self) -> None:
-        async for frame in self._out_recv:
-            await websocket.send(frame)
+        """Send queued frames; whatever queued up meanwhile goes out as ONE WebSocket message.
+
+        A server message is a CBOR sequence of frames (PROTOCOL.md §2): under load, one TLS
+        record and one system call carry many frames, instead of one each — the per-message
+        cost through the ASGI and TLS layers is what limited fan-out. When idle, a message
+        holds one frame and nothing waits.
+        """
+        while True:
+            try:
+                first = await self._out_recv.receive()
+            except trio.EndOfChannel:
+                return
+            batch = [first]
+            size = len(first)
+            while size < WRITE_BATCH_BYTES:
+                try:
+                    frame = self._out_recv.receive_nowait()
+                except (trio.WouldBlock, trio.EndOfChannel):
+                    break
+                batch.append(frame)
+                size += len(frame)
+            await websocket.send(first if len(batch) == 1 else b"".join(batch))
 
     async def _watchdog(self) -> None:
-        cfg = self.state.config
+        """Hello deadline, then wait for the server to drain. Sessions are re-checked centrally
+        (``keep_sessions``): one query for all sockets, not one per socket."""
         # Until hello, the socket has HELLO_TIMEOUT_SECS to identify itself.
         with trio.move_on_after(HELLO_TIMEOUT_SECS):
             await self._ready.wait()
         if not self._ready.is_set():
             self.end(4001, "no hello in time", False)
             return
-        drain = self.state.draining
-        while True:
-            with trio.move_on_after(cfg.session_check_secs):
-                await drain.wait()
-                self.end(1001, "server shutting down", False)
-                return
-            principal = self.principal
-            if principal is None:
-                continue
-            expired = self.state.clock.now() >= principal.expires_at
-            try:
-                fresh = None if expired else await revalidate(self.state, principal)
-            except StoreError:
-                continue  # the database is away; the session is checked again next time
-            if fresh is None:
-                self.end(4001, "session expired", True)
-                return
-            self.principal = fresh
+        await self.state.draining.wait()
+        self.end(1001, "server shutting down", False)
 
     channels_ready = False
 
@@ -346,7 +384,8 @@ class Connection:
         if self.principal is None:
             self.push(Error(frame.rid, "not_authenticated", "log in first (session cookie or token)"))
             raise _Close(4001, "not authenticated")
-        self.state.connections.add(self)  # type: ignore[arg-type]  # now with its session id
+        # Registered only now, under its final session and user (a token may replace the cookie).
+        self.state.connections.add(self)  # type: ignore[arg-type]
         await self._hello(frame)
 
     async def _hello(self, frame: Hello) -> None:
@@ -390,6 +429,9 @@ class Connection:
                 self._go_live(ch, info["last_seq"])
         self.channels_ready = True
         self._ready.set()
+        changed = self.state.presence.connected(uid, id(self))
+        if changed:
+            self._announce_presence(changed, list(self.channels))
 
     def _subscribe(self, ch: int, role: str, private: bool) -> _ChanState:
         st = _ChanState(role=role, private=private)
@@ -519,7 +561,10 @@ class Connection:
                 await self._invite(frame)
             case Members():
                 await self._check_access(frame.ch)
-                self.push(Ok(frame.rid, {"ch": frame.ch, "members": await channel_store.list_members(db, frame.ch)}))
+                members = await channel_store.list_members(db, frame.ch)
+                for m in members:
+                    m["presence"] = self.state.presence.state(m["id"])
+                self.push(Ok(frame.rid, {"ch": frame.ch, "members": members}))
             case History():
                 await self._check_access(frame.ch)
                 if frame.after is not None:
@@ -567,12 +612,15 @@ class Connection:
                 now = time.monotonic()
                 if now - self._typing_at.get(frame.ch, -math.inf) >= TYPING_MIN_INTERVAL_SECS:
                     self._typing_at[frame.ch] = now
-                    self.hub.broadcast_ephemeral(
-                        frame.ch, encode_server_frame(TypingPush(frame.ch, uid, p.display_name)), exclude=self
+                    self.hub.broadcast_ephemeral(  # to the other members, not to my other tabs
+                        frame.ch, encode_server_frame(TypingPush(frame.ch, uid, p.display_name)), exclude_user=uid
                     )
                 self.push(Ok(frame.rid, {}))
             case PresenceSet():
                 self.push(Ok(frame.rid, {}))
+                changed = self.state.presence.set_away(uid, id(self), frame.state == "away")
+                if changed:
+                    self._announce_presence(changed, list(self.channels))
             case _:  # pragma: no cover - the codec only returns known frames
                 raise _Refuse("unknown_op", "unknown op")
 
@@ -674,6 +722,31 @@ async def _quietly(fn: Any) -> None:
 
 def _msg(row: Any) -> Msg:
     return Msg(**message_info(row))
+
+
+async def keep_sessions(state: AppState, task_status: Any = trio.TASK_STATUS_IGNORED) -> None:
+    """Every ``session_check_secs``: re-check the sessions of all live sockets in one query per
+    KEEPER_BATCH sessions; sockets whose session expired or was revoked get ``session.expired``
+    and close 4001. Revocations by this process end sockets at once (the registry), and by the
+    CLI through NOTIFY; this sweep catches expiry and anything missed."""
+    task_status.started()
+    while True:
+        await trio.sleep(state.config.session_check_secs)
+        ids = state.connections.session_ids()
+        for start in range(0, len(ids), KEEPER_BATCH):
+            chunk = ids[start : start + KEEPER_BATCH]
+            try:
+                valid = await revalidate_many(state, chunk)
+            except StoreError as exc:
+                log.warning("event=ws.session_check_failed error=%r", str(exc))
+                break  # the database is away; check again next time
+            for sid in chunk:
+                fresh = valid.get(sid)
+                for conn in state.connections.of_session(sid):
+                    if fresh is None:
+                        conn.end(4001, "session expired", True)
+                    elif isinstance(conn, Connection):
+                        conn.principal = fresh
 
 
 def register(app: QuartTrio, state: AppState) -> None:

@@ -37,6 +37,9 @@ POST_RETRIES = 3  # a unique-violation race with another writer resolves on the 
 class Subscriber(Protocol):
     """A live connection's view of a channel. ``deliver`` must never block."""
 
+    @property
+    def user_id(self) -> int: ...
+
     def deliver(self, ch: int, seq: int, frame: bytes) -> None: ...
 
     def deliver_ephemeral(self, ch: int, frame: bytes) -> None: ...
@@ -85,10 +88,10 @@ class ChannelActor:
         except trio.WouldBlock:
             raise Busy(f"channel {self.ch} is busy") from None
 
-    def broadcast_ephemeral(self, frame: bytes, exclude: Subscriber | None = None) -> None:
-        """Hand a frame that is not a message (typing) to every subscriber but ``exclude``."""
+    def broadcast_ephemeral(self, frame: bytes, exclude_user: int | None = None) -> None:
+        """Hand a frame that is not a message (typing) to every subscriber not of ``exclude_user``."""
         for sub in list(self.subscribers):
-            if sub is not exclude:
+            if sub.user_id != exclude_user:
                 sub.deliver_ephemeral(self.ch, frame)
 
     async def run(self) -> None:
@@ -239,11 +242,24 @@ class Hub:
             del self._actors[actor.ch]
             actor.closed = True
 
-    def broadcast_ephemeral(self, ch: int, frame: bytes, exclude: Subscriber | None = None) -> None:
+    def broadcast_ephemeral(self, ch: int, frame: bytes, exclude_user: int | None = None) -> None:
         """Hand a non-message frame (typing, member events) to the channel's live subscribers."""
         actor = self._actors.get(ch)
         if actor is not None:  # no actor: nobody here is subscribed to the channel
-            actor.broadcast_ephemeral(frame, exclude)
+            actor.broadcast_ephemeral(frame, exclude_user)
+
+    def subscribers_by_channel(self, channels: list[int], max_per_channel: int) -> dict[Subscriber, int]:
+        """Each live subscriber of any of ``channels``, once, with one channel it is in.
+
+        Channels with more than ``max_per_channel`` subscribers are left out.
+        """
+        found: dict[Subscriber, int] = {}
+        for ch in channels:
+            actor = self._actors.get(ch)
+            if actor is not None and len(actor.subscribers) <= max_per_channel:
+                for sub in actor.subscribers:
+                    found.setdefault(sub, ch)
+        return found
 
     def subscribe(self, ch: int, sub: Subscriber) -> None:
         self.actor(ch).subscribers.add(sub)

@@ -68,6 +68,12 @@ def _hypercorn_config(cfg: Config, certfile: str | None, keyfile: str | None) ->
     hc.accesslog = None
     hc.errorlog = logging.getLogger("hypercorn.error")
     hc.include_server_header = False
+    # HTTP/1.1 only. Hypercorn 0.18's HTTP/2 drops a WebSocket stream as soon as the server
+    # closes it; the browser's close reply then arrives on the dropped stream and raises a
+    # KeyError (hypercorn/protocol/h2.py) that escapes the connection and stops the whole
+    # server. chatd serves a handful of small assets, so HTTP/2 buys little; behind HAProxy the
+    # browser side may still speak HTTP/2 to the proxy.
+    hc.alpn_protocols = ["http/1.1"]
     hc.h2_max_concurrent_streams = 100
     # Liveness: Hypercorn pings every ws_ping_secs; a live peer answers with a pong (bytes on the
     # wire), so a connection silent for ws_timeout_secs is dead and its read times out.

@@ -12,6 +12,7 @@ import trio
 
 from chatd.auth import events as auth_events
 from chatd.events import RESYNC
+from chatd.gateway import keep_sessions
 from chatd.hub import Hub
 from chatd.store import Database
 from chatd.web.app import AppState
@@ -50,4 +51,5 @@ async def start_services(nursery: trio.Nursery, state: AppState) -> None:
     state.events.on("msg", on_msg)
     state.events.on(RESYNC, on_resync)
     await nursery.start(auth_events.run, state)  # its handlers are in place before LISTEN starts
+    await nursery.start(keep_sessions, state)
     await nursery.start(state.events.run, state.db)

@@ -81,6 +81,8 @@ async def db(db_dsn: str) -> AsyncIterator[Database]:
 
 @pytest.fixture
 def data_dir() -> Iterator[Path]:
+    """A fresh folder below /tmp: searchable by the PostgreSQL account when tests run as root
+    (pytest's own tmp folders are private)."""
     path = Path(tempfile.mkdtemp(prefix="chatd-test-data-"))
     yield path
     shutil.rmtree(path, ignore_errors=True)

@@ -21,7 +21,8 @@ PAGES = ("login.html", "register.html", "index.html")
 def test_pages_have_no_inline_code(name: str) -> None:
     html = (client_dir() / name).read_text(encoding="utf-8")
     scripts = re.findall(r"<script\b[^>]*>", html)
-    assert scripts == ['<script type="module" src="/js/auth-page.js">']
+    entry = "app.js" if name == "index.html" else "auth-page.js"
+    assert scripts == [f'<script type="module" src="/js/{entry}">']
     assert re.findall(r"<script\b[^>]*>(.*?)</script>", html, re.S) == [""]
     assert "<style" not in html
     assert not re.search(r"\sstyle\s*=", html)

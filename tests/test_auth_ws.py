@@ -34,6 +34,7 @@ from chatd.events import notify
 from chatd.store import Database
 from chatd.store import sessions as session_store
 from chatd.web.app import create_app
+from chatd.wire import decode_server_message
 from tests.helpers.server import RunningServer, insecure_ssl_context
 from tests.test_auth_support import Client, fast_passwords, make_session, make_user
 
@@ -117,9 +118,9 @@ async def send(ws: WebSocketConnection, frame: dict[str, Any]) -> None:
 async def reply_to(ws: WebSocketConnection, rid: int) -> dict[str, Any]:
     """The server's reply to request ``rid`` (pushes in between are skipped)."""
     while True:
-        frame = cbor2.loads(await ws.get_message())
-        if frame.get("rid") == rid:
-            return dict(frame)
+        for frame in decode_server_message(await ws.get_message()):  # one message, 1+ frames
+            if frame.get("rid") == rid:
+                return dict(frame)
 
 
 async def frames_until_close(ws: WebSocketConnection) -> tuple[list[dict[str, Any]], int | None]:
@@ -127,7 +128,7 @@ async def frames_until_close(ws: WebSocketConnection) -> tuple[list[dict[str, An
     frames: list[dict[str, Any]] = []
     try:
         while True:
-            frames.append(cbor2.loads(await ws.get_message()))
+            frames.extend(decode_server_message(await ws.get_message()))
     except ConnectionClosed as exc:
         return frames, exc.reason.code if exc.reason else None
 

@@ -186,12 +186,13 @@ async def test_owner_leaving_hands_over_ownership(server: RunningServer) -> None
 
 async def test_typing_reaches_other_members_only(server: RunningServer) -> None:
     alice, bob = await register(server, "alice", "Alice A."), await register(server, "bob")
-    async with connect(server, alice) as a, connect(server, bob) as b:
+    async with connect(server, alice) as a, connect(server, alice) as a_phone, connect(server, bob) as b:
         ch = general_id(a)
         await a.ok("typing", ch=ch)
         push = await b.wait_push("typing", ch=ch)
         assert push["display"] == "Alice A."
         await a.ok("typing", ch=ch)  # within 3 s: relayed at most once
         await b.ok("ping")
+        await a_phone.ok("ping")
         assert not any(p["op"] == "typing" for p in b.pushes)
-        assert not any(p["op"] == "typing" for p in a.pushes)
+        assert not any(p["op"] == "typing" for p in a.pushes + a_phone.pushes)  # not to my own tabs

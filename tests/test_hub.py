@@ -19,6 +19,7 @@ class Recorder:
     """A subscriber that keeps what it is given, like a connection's queue would."""
 
     def __init__(self) -> None:
+        self.user_id = 0
         self.frames: list[dict[str, object]] = []
         self.seqs: list[int] = []
 

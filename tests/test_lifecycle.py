@@ -7,9 +7,7 @@ import shutil
 import signal
 import socket
 import subprocess
-import tempfile
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -19,14 +17,6 @@ from tests.helpers.proc import ChatdProcess, run_cli
 from tests.helpers.server import http_request_sync
 
 pytestmark = pytest.mark.slow
-
-
-@pytest.fixture
-def data_dir() -> Iterator[Path]:
-    # Below /tmp (searchable by the PostgreSQL account), not pytest's private tmp folder.
-    path = Path(tempfile.mkdtemp(prefix="chatd-life-"))
-    yield path
-    shutil.rmtree(path, ignore_errors=True)
 
 
 def _psql(data_dir: Path, sql: str) -> str:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 
 import trio
+import trio.testing
 
 from chatd.store import Database
 from tests.helpers.client import Account, connect, general_id, register
@@ -214,3 +215,41 @@ async def test_ping_answers_ok(server: RunningServer) -> None:
     async with connect(server, alice) as a:
         reply = await a.request("ping")
         assert reply == {"op": "ok", "rid": reply["rid"]}
+
+
+async def test_shutdown_closes_websockets_with_1001(server: RunningServer) -> None:
+    alice = await register(server, "alice")
+    async with connect(server, alice) as a:
+        ch = general_id(a)
+        ack = await a.send_message(ch, "last words")
+        server.shutdown.set()
+        closed = await a.wait_closed()
+        assert closed.code == 1001
+    assert await server.db.fetchval("t", "SELECT body FROM messages WHERE id = $1", ack["id"]) == "last words"
+
+
+async def test_connections_leave_the_registry_when_they_close(server: RunningServer) -> None:
+    alice = await register(server, "alice")
+    async with connect(server, None, token=alice.token) as a:  # token auth, no cookie
+        assert len(server.state.connections) == 1
+        assert server.state.connections.of_user(a.hello["user"]["id"])  # type: ignore[attr-defined]
+    async with connect(server, alice):
+        assert len(server.state.connections) == 1
+    with trio.fail_after(5):
+        while len(server.state.connections):
+            await trio.testing.wait_all_tasks_blocked(0.01)
+    assert len(server.state.connections) == 0
+    assert server.state.presence.state(alice.user_id) == "offline"
+
+
+async def test_frames_queued_together_travel_in_one_message(server: RunningServer) -> None:
+    """A server message is a CBOR sequence: a burst reaches a client in fewer messages."""
+    alice, bob = await register(server, "alice"), await register(server, "bob")
+    async with connect(server, alice) as a, connect(server, bob) as b:
+        ch = general_id(a)
+        rids = [await a.send("send", ch=ch, cid=os.urandom(16), body=f"burst {i}") for i in range(300)]
+        for rid in rids:
+            assert (await a.reply(rid))["op"] == "ack"
+        msgs = await b.wait_msgs(ch, 300)
+        assert [m["seq"] for m in msgs] == list(range(1, 301))
+        assert b.messages < len(b.received), "every frame came in a message of its own"

@@ -8,12 +8,13 @@ import shutil
 import socket
 import ssl
 import tempfile
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
 import trio
+import trio.testing
 
 from chatd.config import load_config
 from chatd.pgcluster import EmbeddedCluster
@@ -26,15 +27,8 @@ from tests.helpers.server import Endpoint, RunningServer, insecure_ssl_context, 
 pytestmark = pytest.mark.slow
 
 
-@pytest.fixture
-def tmp_root() -> Iterator[Path]:
-    path = Path(tempfile.mkdtemp(prefix="chatd-res-"))
-    yield path
-    shutil.rmtree(path, ignore_errors=True)
-
-
-async def test_kill_9_mid_burst_loses_no_acked_message_and_retries_do_not_double(tmp_root: Path) -> None:
-    proc = ChatdProcess(tmp_root).start()
+async def test_kill_9_mid_burst_loses_no_acked_message_and_retries_do_not_double(data_dir: Path) -> None:
+    proc = ChatdProcess(data_dir).start()
     srv = Endpoint(proc.url)
     sent: dict[bytes, str] = {}
     acked: dict[bytes, int] = {}
@@ -61,7 +55,7 @@ async def test_kill_9_mid_burst_loses_no_acked_message_and_retries_do_not_double
         last_seen = max((m["seq"] for m in b.msgs(ch)), default=0)
     proc.wait()
 
-    proc2 = ChatdProcess(tmp_root).start()
+    proc2 = ChatdProcess(data_dir).start()
     srv2 = Endpoint(proc2.url)
     try:
         async with connect(srv2, alice) as a2:
@@ -104,9 +98,8 @@ async def own_cluster(aio_loop: None) -> AsyncIterator[EmbeddedCluster]:
     shutil.rmtree(root, ignore_errors=True)
 
 
-async def test_postgres_restart_under_a_running_chatd(own_cluster: EmbeddedCluster, tmp_root: Path, nursery: trio.Nursery) -> None:
-    cfg = load_config(env={}, overrides={"data_dir": str(tmp_root / "data"), "port": 0, "database_url": own_cluster.dsn})
-    (tmp_root / "data").mkdir()
+async def test_postgres_restart_under_a_running_chatd(own_cluster: EmbeddedCluster, data_dir: Path, nursery: trio.Nursery) -> None:
+    cfg = load_config(env={}, overrides={"data_dir": str(data_dir), "port": 0, "database_url": own_cluster.dsn})
     async with open_database(own_cluster.dsn, 4, 10) as db, run_test_server(cfg, db, nursery) as server:
         alice, bob = await register(server, "alice"), await register(server, "bob")
         async with connect(server, alice) as a, connect(server, bob) as b:
@@ -128,11 +121,23 @@ async def test_postgres_restart_under_a_running_chatd(own_cluster: EmbeddedClust
             msgs = await b.wait_msgs(ch, 2)
             assert [m["body"] for m in msgs] == ["before", "after"]
             assert (await server.get("/healthz")).status == 200
+            # The NOTIFY listener reconnected too: a commit by another writer appears live.
+            from chatd.post import post_as
+
+            with trio.fail_after(30):
+                await server.state.events.connected.wait()
+            await post_as(db, "general", "alice", "posted by the CLI", 1000)
+            with trio.fail_after(10):
+                msgs = await b.wait_msgs(ch, 3)
+            assert msgs[-1]["body"] == "posted by the CLI"
 
 
-def _raw_upgrade(url: str, origin: str, cookie: str) -> ssl.SSLSocket:
+def _raw_upgrade(url: str, origin: str, cookie: str, rcvbuf: int = 0) -> ssl.SSLSocket:
     parts = urlsplit(url)
-    raw = socket.create_connection((parts.hostname, parts.port))
+    raw = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    if rcvbuf:  # a small receive window: a peer that stops reading backs up fast
+        raw.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, rcvbuf)
+    raw.connect((parts.hostname, parts.port))
     tls = insecure_ssl_context().wrap_socket(raw, server_hostname=parts.hostname)
     key = base64.b64encode(os.urandom(16)).decode()
     tls.sendall(
@@ -187,3 +192,52 @@ async def test_a_live_peer_answering_pings_stays(server: RunningServer) -> None:
         await trio.sleep(3)  # two timeouts' worth: trio-websocket answers the pings
         assert c.closed is None
         assert (await c.request("ping"))["op"] == "ok"
+
+
+def _masked_binary_frame(payload: bytes) -> bytes:
+    """One client→server WebSocket binary frame (clients must mask)."""
+    mask = os.urandom(4)
+    head = bytearray([0x82])
+    n = len(payload)
+    if n < 126:
+        head.append(0x80 | n)
+    elif n < 65536:
+        head += bytes([0x80 | 126]) + n.to_bytes(2, "big")
+    else:
+        head += bytes([0x80 | 127]) + n.to_bytes(8, "big")
+    return bytes(head) + mask + bytes(b ^ mask[i % 4] for i, b in enumerate(payload))
+
+
+@pytest.fixture
+def slow_config(data_dir: Path, db_dsn: str):  # type: ignore[no-untyped-def]
+    return load_config(
+        env={},
+        overrides={"data_dir": str(data_dir), "port": 0, "database_url": db_dsn, "outbound_queue_frames": 16},
+    )
+
+
+async def test_a_slow_consumer_is_closed_and_the_channel_never_waits(
+    slow_config, db, nursery: trio.Nursery  # type: ignore[no-untyped-def]
+) -> None:
+    from chatd.wire import encode_client_frame
+
+    async with run_test_server(slow_config, db, nursery) as server:
+        sloth, alice = await register(server, "sloth"), await register(server, "alice")
+        tls = await trio.to_thread.run_sync(_raw_upgrade, server.url, server.origin, sloth.token, 4096)
+        try:
+            await trio.to_thread.run_sync(tls.sendall, _masked_binary_frame(encode_client_frame({"op": "hello", "rid": 1, "v": 1})))
+            with trio.fail_after(10):
+                while not server.state.connections.of_user(sloth.user_id):
+                    await trio.testing.wait_all_tasks_blocked(0.05)
+            # The sloth never reads. Alice keeps sending big messages: acks must keep coming.
+            async with connect(server, alice) as a:
+                ch = general_id(a)
+                with trio.fail_after(60):
+                    for i in range(400):
+                        ack = await a.send_message(ch, f"{i} " + "x" * 15000)
+                        assert ack["op"] == "ack"
+                        if not server.state.connections.of_user(sloth.user_id):
+                            break
+                assert not server.state.connections.of_user(sloth.user_id), "the slow consumer was never dropped"
+        finally:
+            tls.close()

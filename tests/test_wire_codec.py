@@ -725,3 +725,16 @@ def test_codec_does_not_import_trio() -> None:
 
     code = "import sys, chatd.wire; sys.exit('trio' in sys.modules)"
     assert subprocess.run([sys.executable, "-c", code], check=False).returncode == 0
+
+
+def test_server_message_is_a_cbor_sequence_of_frames() -> None:
+    from chatd.wire import decode_server_message
+
+    one = encode_server_frame(Ok(1, {}))
+    two = encode_server_frame(CaughtUp(5, 9))
+    assert decode_server_message(one) == [{"op": "ok", "rid": 1}]
+    assert decode_server_message(one + two) == [{"op": "ok", "rid": 1}, {"op": "caughtup", "ch": 5, "seq": 9}]
+    for bad in (b"", one + two[:-1], one + b"\x01", one + b"\xff"):
+        with pytest.raises(ProtocolError) as info:
+            decode_server_message(bad)
+        assert info.value.code == "bad_frame"

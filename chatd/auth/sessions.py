@@ -85,17 +85,25 @@ async def authenticate(state: AppState, token: str) -> Principal | None:
 async def revalidate(state: AppState, principal: Principal) -> Principal | None:
     """Re-check ``principal``'s session: the refreshed principal (new ``expires_at``), or None.
 
-    The gateway calls this periodically and when ``expires_at`` passes; an open WebSocket thus
-    counts as use and keeps its session from idling out. Raises ``Unavailable`` like
-    ``authenticate``.
+    The one-session case of ``revalidate_many`` (which the gateway's session keeper uses for all
+    live sockets at once); an open WebSocket thus counts as use and keeps its session from
+    idling out. Raises ``Unavailable`` like ``authenticate``.
+    """
+    fresh = (await revalidate_many(state, [principal.session_id])).get(principal.session_id)
+    if fresh is None or fresh.user_id != principal.user_id:
+        return None
+    return fresh
+
+
+async def revalidate_many(state: AppState, session_ids: list[int]) -> dict[int, Principal]:
+    """The refreshed principals of the still-valid sessions among ``session_ids``.
+
+    One round trip for any number of sessions: the gateway's session keeper re-checks every
+    live socket this way, instead of one query per socket. Raises ``Unavailable``.
     """
     idle = float(state.config.session_idle_secs)
-    auth = await session_store.revalidate_session(
-        state.db, principal.session_id, state.clock.now(), idle, TOUCH_SECS
-    )
-    if auth is None or auth.user_id != principal.user_id:
-        return None
-    return _principal(auth, idle)
+    found = await session_store.revalidate_sessions(state.db, session_ids, state.clock.now(), idle, TOUCH_SECS)
+    return {sid: _principal(auth, idle) for sid, auth in found.items()}
 
 
 async def create_session(

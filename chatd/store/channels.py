@@ -149,7 +149,7 @@ async def list_members(db: Conn, channel_id: int) -> list[dict[str, Any]]:
         "channels.list_members",
         """SELECT u.id, u.username, u.display_name, m.role
            FROM channel_members m JOIN users u ON u.id = m.user_id
-           WHERE m.channel_id = $1 ORDER BY m.role = 'owner' DESC, u.username_key""",
+           WHERE m.channel_id = $1 ORDER BY u.username_key""",
         channel_id,
     )
     return [member_info(r) for r in rows]
@@ -202,15 +202,17 @@ async def browse_public(
 
 
 async def set_read_marker(db: Conn, channel_id: int, user_id: int, seq: int) -> int | None:
-    """Move the read marker forward to ``seq`` (clamped to the channel's end); the new value.
+    """Move the read marker forward to ``seq`` (clamped to the channel's end).
 
-    None if the user is not a member. Never moves the marker backwards.
+    Returns the new marker if it moved; None if it did not (already there or further, or the
+    user is not a member). Never moves the marker backwards.
     """
     value: int | None = await db.fetchval(
         "channels.set_read",
-        """UPDATE channel_members m SET read_seq = greatest(m.read_seq, least($3, c.last_seq))
+        """UPDATE channel_members m SET read_seq = least($3, c.last_seq)
            FROM channels c
            WHERE c.id = m.channel_id AND m.channel_id = $1 AND m.user_id = $2
+             AND m.read_seq < least($3, c.last_seq)
            RETURNING m.read_seq""",
         channel_id, user_id, seq,
     )

@@ -13,12 +13,13 @@ from __future__ import annotations
 import logging
 import os
 import time
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
 from typing import Any, Protocol
 
 import asyncpg
 import trio
+import trio_asyncio
 import triopg
 
 log = logging.getLogger("chatd.store")
@@ -111,11 +112,42 @@ class Conn:
         return status
 
 
+async def _pool_call_aio(pool: Any, method: str, sql: str, args: Sequence[Any]) -> Any:
+    async with pool.acquire() as con:
+        return await getattr(con, method)(sql, *args)
+
+
+# Acquire, run and release inside ONE asyncio coroutine: one trip across the trio-asyncio bridge
+# instead of three (each costs ~0.3 ms here, and more in the tail under load).
+_pool_call: Callable[[Any, str, str, Sequence[Any]], Awaitable[Any]] = trio_asyncio.aio_as_trio(_pool_call_aio)
+
+
+class _OneHopPool:
+    """The query methods of an asyncpg pool, each a single bridge crossing."""
+
+    def __init__(self, pool: Any) -> None:
+        self._pool = pool
+
+    async def fetch(self, query: str, *args: Any) -> list[Record]:
+        rows: list[Record] = await _pool_call(self._pool, "fetch", query, args)
+        return rows
+
+    async def fetchrow(self, query: str, *args: Any) -> Record | None:
+        return await _pool_call(self._pool, "fetchrow", query, args)
+
+    async def fetchval(self, query: str, *args: Any) -> Any:
+        return await _pool_call(self._pool, "fetchval", query, args)
+
+    async def execute(self, query: str, *args: Any) -> str:
+        status: str = await _pool_call(self._pool, "execute", query, args)
+        return status
+
+
 class Database(Conn):
     """A pool of connections to one database; query methods borrow a connection per call."""
 
     def __init__(self, pool: Any, dsn: str) -> None:
-        super().__init__(pool)
+        super().__init__(_OneHopPool(pool._asyncpg_pool))
         self._pool = pool
         self.dsn = dsn
 

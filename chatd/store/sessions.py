@@ -63,14 +63,14 @@ def _auth_query(key: str) -> str:
     )
     SELECT found.id AS session_id, found.user_id, found.kind,
            extract(epoch FROM found.expires_at)::float8 AS expires_at,
-           CASE WHEN EXISTS (SELECT 1 FROM touched) THEN $2::float8
+           CASE WHEN found.id IN (SELECT id FROM touched) THEN $2::float8
                 ELSE extract(epoch FROM found.last_seen_at)::float8 END AS last_seen_at,
            found.username, found.display_name, found.is_admin
     FROM found"""
 
 
 _AUTH_BY_TOKEN = _auth_query("s.token_hash = $1")
-_AUTH_BY_ID = _auth_query("s.id = $1")
+_AUTH_BY_IDS = _auth_query("s.id = ANY($1::bigint[])")
 
 
 async def authenticate_token(db: Conn, token_hash: bytes, now: float, idle_secs: float, touch_secs: float) -> SessionAuth | None:
@@ -79,10 +79,14 @@ async def authenticate_token(db: Conn, token_hash: bytes, now: float, idle_secs:
     return None if row is None else SessionAuth(**dict(row))
 
 
-async def revalidate_session(db: Conn, session_id: int, now: float, idle_secs: float, touch_secs: float) -> SessionAuth | None:
-    """Like ``authenticate_token`` but by session id (a live WebSocket re-checking its session)."""
-    row = await db.fetchrow("sessions.revalidate", _AUTH_BY_ID, session_id, now, now - idle_secs, now - touch_secs)
-    return None if row is None else SessionAuth(**dict(row))
+async def revalidate_sessions(
+    db: Conn, session_ids: list[int], now: float, idle_secs: float, touch_secs: float
+) -> dict[int, SessionAuth]:
+    """The still-valid ones of ``session_ids`` (one round trip), refreshing ``last_seen_at``."""
+    rows = await db.fetch(
+        "sessions.revalidate_many", _AUTH_BY_IDS, session_ids, now, now - idle_secs, now - touch_secs
+    )
+    return {r["session_id"]: SessionAuth(**dict(r)) for r in rows}
 
 
 async def create_session(

@@ -8,6 +8,7 @@ belongs to the server's nursery (``chatd.server``), and routes only use it.
 from __future__ import annotations
 
 import logging
+import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -22,6 +23,7 @@ from chatd.clock import Clock
 from chatd.config import Config
 from chatd.connections import ConnectionRegistry
 from chatd.events import EventBus
+from chatd.presence import PresenceTracker
 from chatd.store import Database
 
 log = logging.getLogger("chatd.http")
@@ -31,8 +33,11 @@ HSTS_SECS = 180 * 86400  # half a year: long enough to matter, short enough to u
 
 
 def client_dir() -> Path:
-    """The web client's folder (``client_web/`` of the source tree)."""
-    return Path(__file__).resolve().parents[2] / "client_web"
+    """The web client's folder: ``client_web/`` of a source tree, else the installed copy."""
+    here = Path(__file__).resolve().parents[2] / "client_web"
+    if here.is_dir():
+        return here
+    return Path(sys.prefix) / "share" / "chatd" / "client_web"
 
 
 @dataclass
@@ -45,6 +50,7 @@ class AppState:
     clock: Clock = field(default_factory=Clock)
     connections: ConnectionRegistry = field(default_factory=ConnectionRegistry)
     events: EventBus = field(default_factory=EventBus)
+    presence: PresenceTracker = field(default_factory=PresenceTracker)
     draining: trio.Event = field(default_factory=trio.Event)
     started_at: float = field(default_factory=time.time)
     extras: dict[str, Any] = field(default_factory=dict)

@@ -4,7 +4,14 @@ No I/O and no trio here (the layer below dispatch, above the socket). The spec i
 protocol/PROTOCOL.md; the schema protocol/chatd.cddl; example frames protocol/vectors/.
 """
 
-from chatd.wire.cbor import MAX_DEPTH, CBORValue, decode_item, encode_item, encode_map
+from chatd.wire.cbor import (
+    MAX_DEPTH,
+    CBORValue,
+    decode_item,
+    decode_sequence,
+    encode_item,
+    encode_map,
+)
 from chatd.wire.codec import (
     CID_BYTES,
     MAX_BODY_BYTES,
@@ -16,6 +23,7 @@ from chatd.wire.codec import (
     WHITE_SPACE,
     decode_client_frame,
     decode_server_frame,
+    decode_server_message,
     encode_client_frame,
     encode_server_frame,
 )
@@ -175,7 +183,9 @@ __all__ = [
     "UserInfo",
     "decode_client_frame",
     "decode_item",
+    "decode_sequence",
     "decode_server_frame",
+    "decode_server_message",
     "encode_client_frame",
     "encode_item",
     "encode_map",

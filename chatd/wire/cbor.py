@@ -62,17 +62,34 @@ def decode_item(data: bytes | bytearray | memoryview, *, max_depth: int = MAX_DE
     naming the byte offset and the reason for anything else: malformed or truncated input,
     bytes after the item, or an item outside the subset. Never raises anything else.
     """
+    return _decode_items(data, max_depth, single=True)[0]
+
+
+def decode_sequence(data: bytes | bytearray | memoryview, *, max_depth: int = MAX_DEPTH) -> list[CBORValue]:
+    """Decode ``data`` as a CBOR sequence (RFC 8742): one or more whole items, back to back.
+
+    The same strictness as :func:`decode_item` for every item; an empty input, or one ending
+    inside an item, raises :class:`ProtocolError` (``bad_frame``).
+    """
+    return _decode_items(data, max_depth, single=False)
+
+
+def _decode_items(data: bytes | bytearray | memoryview, max_depth: int, single: bool) -> list[CBORValue]:
     if type(data) is not bytes:
         data = bytes(data)
     if not data:
         raise _bad("empty input", 0)
-    try:
-        value, pos = _decode(data, 0, 0, max_depth)
-    except (_Truncated, IndexError, struct.error):
-        raise _bad("truncated item", len(data)) from None
-    if pos != len(data):
-        raise _bad(f"{len(data) - pos} trailing byte(s) after the item", pos)
-    return value
+    items: list[CBORValue] = []
+    pos = 0
+    while pos < len(data):
+        if single and items:
+            raise _bad(f"{len(data) - pos} trailing byte(s) after the item", pos)
+        try:
+            value, pos = _decode(data, pos, 0, max_depth)
+        except (_Truncated, IndexError, struct.error):
+            raise _bad("truncated item", len(data)) from None
+        items.append(value)
+    return items
 
 
 def _decode(data: bytes, pos: int, depth: int, max_depth: int) -> tuple[CBORValue, int]:

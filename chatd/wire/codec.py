@@ -384,6 +384,17 @@ def encode_client_frame(frame: Mapping[str, object]) -> bytes:
     return encode_map(frame)
 
 
+def decode_server_message(data: bytes, max_bytes: int = MAX_SERVER_FRAME_BYTES
+                          ) -> list[dict[str, CBORValue]]:
+    """Decode one server WebSocket message: a CBOR sequence of one or more frames (§1).
+
+    For tests and Python clients; each frame is checked like :func:`decode_server_frame`.
+    """
+    if len(data) > max_bytes:
+        raise FrameTooLarge(len(data), max_bytes)
+    return [_server_frame(m) for m in cbor.decode_sequence(data)]
+
+
 def decode_server_frame(data: bytes, max_bytes: int = MAX_SERVER_FRAME_BYTES
                         ) -> dict[str, CBORValue]:
     """Decode one server frame to a map, with the same strictness as the server's decoder.
@@ -394,7 +405,10 @@ def decode_server_frame(data: bytes, max_bytes: int = MAX_SERVER_FRAME_BYTES
     """
     if len(data) > max_bytes:
         raise FrameTooLarge(len(data), max_bytes)
-    m = cbor.decode_item(data)
+    return _server_frame(cbor.decode_item(data))
+
+
+def _server_frame(m: CBORValue) -> dict[str, CBORValue]:
     if type(m) is not dict:
         raise _bad(f"a frame must be a map, not {_describe(m)}", None)
     if type(m.get("op")) is not str:

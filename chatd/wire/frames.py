@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import ClassVar, Final, Literal, TypeAlias, TypedDict
+from typing import ClassVar, Final, Literal, NotRequired, TypeAlias, TypedDict
 
 #: Page size of browse/history/around when the request has no "limit".
 DEFAULT_LIMIT: Final = 50
@@ -58,6 +58,7 @@ class MemberInfo(TypedDict):
     name: str
     display: str
     role: Literal["owner", "member"]
+    presence: NotRequired[Literal["online", "away", "offline"]]
 
 
 class MessageInfo(TypedDict):

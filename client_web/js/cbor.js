@@ -70,6 +70,22 @@ const SHORT_TEXT_BYTES = 32;
  * @throws {CborError} for anything malformed or outside the allowed subset.
  */
 export function decode(input) {
+  return decodeItems(input, true)[0];
+}
+
+/**
+ * Decode a CBOR sequence (RFC 8742): one or more whole items back to back, as the server packs
+ * frames into one WebSocket message (PROTOCOL.md §1). Every item gets the strictness of decode().
+ *
+ * @param {Uint8Array|ArrayBuffer} input the whole message; it is not modified or retained.
+ * @returns {Array<*>} the items, in order (at least one).
+ * @throws {CborError} for an empty input, a malformed item, or one cut off at the end.
+ */
+export function decodeSequence(input) {
+  return decodeItems(input, false);
+}
+
+function decodeItems(input, single) {
   let bytes;
   if (input instanceof Uint8Array) {
     bytes = input;
@@ -82,20 +98,22 @@ export function decode(input) {
     throw new CborError('empty input: expected one CBOR item');
   }
   const reader = new Reader(bytes);
-  let value;
-  try {
-    value = reader.item(0);
-  } catch (err) {
-    if (err instanceof CborError) throw err;
-    // Defensive: nothing below should throw anything else, but the contract is CborError only.
-    throw new CborError(`malformed CBOR: ${err && err.message ? err.message : String(err)}`);
+  const items = [];
+  while (reader.pos < bytes.length) {
+    if (single && items.length === 1) {
+      throw new CborError(
+        `${bytes.length - reader.pos} trailing byte(s) after the item (at offset ${reader.pos})`,
+      );
+    }
+    try {
+      items.push(reader.item(0));
+    } catch (err) {
+      if (err instanceof CborError) throw err;
+      // Defensive: nothing below should throw anything else, but the contract is CborError only.
+      throw new CborError(`malformed CBOR: ${err && err.message ? err.message : String(err)}`);
+    }
   }
-  if (reader.pos !== bytes.length) {
-    throw new CborError(
-      `${bytes.length - reader.pos} trailing byte(s) after the item (at offset ${reader.pos})`,
-    );
-  }
-  return value;
+  return items;
 }
 
 class Reader {

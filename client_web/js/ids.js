@@ -32,3 +32,18 @@ export function cidKey(cid) {
 }
 
 const HEX = Array.from({ length: 256 }, (_, b) => b.toString(16).padStart(2, '0'));
+
+/**
+ * The cid whose cidKey() is `key` (the inverse of cidKey, for cids kept in storage as text).
+ * @param {string} key 32 hex digits
+ * @returns {Uint8Array}
+ * @throws {TypeError} if key is not 32 hex digits
+ */
+export function cidFromKey(key) {
+  if (typeof key !== 'string' || !/^[0-9a-f]{32}$/.test(key)) {
+    throw new TypeError('a cid key is 32 lower-case hex digits');
+  }
+  const out = new Uint8Array(CID_BYTES);
+  for (let i = 0; i < CID_BYTES; i++) out[i] = parseInt(key.slice(2 * i, 2 * i + 2), 16);
+  return out;
+}

@@ -3,7 +3,7 @@ import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 
-import { CborError, MAX_DEPTH, decode, encode } from '../js/cbor.js';
+import { CborError, MAX_DEPTH, decode, decodeSequence, encode } from '../js/cbor.js';
 
 const readJson = (rel) => JSON.parse(readFileSync(new URL(rel, import.meta.url), 'utf-8'));
 const APPENDIX_A = readJson('../../protocol/cbor-test-vectors/appendix_a.json');
@@ -546,5 +546,23 @@ describe('fuzz', () => {
       if (fuzzOne(bytes)) accepted++;
     }
     assert.ok(accepted > 500, `only ${accepted} mutants decoded`);
+  });
+});
+
+describe('decodeSequence', () => {
+  test('decodes items back to back, each as strictly as decode()', () => {
+    const one = encode({ op: 'ok', rid: 1 });
+    const two = encode({ op: 'caughtup', ch: 5, seq: 9 });
+    const both = new Uint8Array([...one, ...two]);
+    assert.deepEqual(decodeSequence(both), [{ op: 'ok', rid: 1 }, { op: 'caughtup', ch: 5, seq: 9 }]);
+    assert.deepEqual(decodeSequence(one.buffer.slice(one.byteOffset, one.byteOffset + one.length)), [{ op: 'ok', rid: 1 }]);
+  });
+
+  test('refuses an empty message, a cut item and a bad item anywhere', () => {
+    const one = encode({ op: 'ok', rid: 1 });
+    for (const bad of [new Uint8Array(), new Uint8Array([...one, ...one.subarray(0, 3)]), new Uint8Array([...one, 0xff]), new Uint8Array([...one, 0xc1, 0x01])]) {
+      assert.throws(() => decodeSequence(bad), CborError);
+    }
+    assert.throws(() => decodeSequence('not bytes'), CborError);
   });
 });

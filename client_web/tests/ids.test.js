@@ -29,3 +29,12 @@ test('cidKey refuses anything but 16 bytes', () => {
     assert.throws(() => cidKey(cid), TypeError);
   }
 });
+
+test('cidFromKey inverts cidKey and refuses anything else', async () => {
+  const { cidFromKey } = await import('../js/ids.js');
+  const cid = newCid();
+  assert.deepEqual(cidFromKey(cidKey(cid)), cid);
+  for (const bad of ['', 'AB'.repeat(16), 'zz'.repeat(16), '00'.repeat(15), null, '00'.repeat(17)]) {
+    assert.throws(() => cidFromKey(bad), TypeError);
+  }
+});

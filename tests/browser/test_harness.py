@@ -7,9 +7,7 @@ IndexedDB, all on a self-signed certificate. Assertions read the DOM, never scre
 
 from __future__ import annotations
 
-import datetime
 import http.server
-import ipaddress
 import json
 import secrets
 import signal
@@ -26,10 +24,8 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import NameOID
+
+from chatd.tls import generate_self_signed
 
 from . import harness
 from .conftest import ci_requires_browsers
@@ -92,35 +88,9 @@ DONE = "document.body && document.body.dataset.done === '1'"
 
 
 def _self_signed(folder: Path) -> tuple[Path, Path]:
-    """A throwaway certificate for 127.0.0.1 and localhost, valid for two days."""
-    key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
-    now = datetime.datetime.now(datetime.UTC)
-    cert = (
-        x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - datetime.timedelta(days=1))
-        .not_valid_after(now + datetime.timedelta(days=1))
-        .add_extension(
-            x509.SubjectAlternativeName(
-                [x509.IPAddress(ipaddress.ip_address("127.0.0.1")), x509.DNSName("localhost")]
-            ),
-            critical=False,
-        )
-        .sign(key, hashes.SHA256())
-    )
+    """A throwaway certificate for 127.0.0.1 and localhost (chatd's own generator)."""
     cert_path, key_path = folder / "cert.pem", folder / "key.pem"
-    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-    key_path.write_bytes(
-        key.private_bytes(
-            serialization.Encoding.PEM,
-            serialization.PrivateFormat.PKCS8,
-            serialization.NoEncryption(),
-        )
-    )
+    generate_self_signed(cert_path, key_path, hostname="localhost")
     return cert_path, key_path
 
 

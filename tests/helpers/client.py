@@ -13,7 +13,7 @@ from typing import Any
 import trio
 from trio_websocket import CloseReason, ConnectionClosed, WebSocketConnection, open_websocket_url
 
-from chatd.wire import decode_server_frame, encode_client_frame
+from chatd.wire import decode_server_message, encode_client_frame, encode_map
 from tests.helpers.cddl import assert_valid_server_frame
 from tests.helpers.server import Endpoint, insecure_ssl_context
 
@@ -51,6 +51,7 @@ class Client:
     replies: dict[int, dict[str, Any]] = field(default_factory=dict)
     received: list[dict[str, Any]] = field(default_factory=list)
     closed: ConnectionClosed | None = None
+    messages: int = 0  # WebSocket messages received (each holds one or more frames)
     _rids: Any = field(default_factory=lambda: itertools.count(1))
     _changed: trio.Event = field(default_factory=trio.Event)
 
@@ -59,13 +60,15 @@ class Client:
             while True:
                 data = await self.ws.get_message()
                 assert isinstance(data, bytes), "the server sent a text frame"
-                assert_valid_server_frame(data)
-                frame = decode_server_frame(data)
-                self.received.append(frame)
-                if "rid" in frame and frame["op"] in ("ok", "error", "ack"):
-                    self.replies[frame["rid"]] = frame  # type: ignore[index]
-                else:
-                    self.pushes.append(frame)
+                frames = decode_server_message(data)  # one message carries 1+ frames
+                self.messages += 1
+                for frame in frames:
+                    assert_valid_server_frame(encode_map(frame))
+                    self.received.append(frame)
+                    if "rid" in frame and frame["op"] in ("ok", "error", "ack"):
+                        self.replies[frame["rid"]] = frame  # type: ignore[index]
+                    else:
+                        self.pushes.append(frame)
                 self._wake()
         except ConnectionClosed as exc:
             self.closed = exc

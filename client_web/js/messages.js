@@ -1,0 +1,196 @@
+// The messages of one channel as the client holds them: merged from history pages, resume
+// replays and live pushes, deduplicated and ordered by seq. Pure.
+//
+// What the client holds is the newest messages of the channel (the latest page, then whatever
+// arrived live) plus any older pages loaded by scrolling up. `tail` is the seq of the last
+// message held such that every message from the latest page's first one up to it is held too:
+// that is what goes into hello.resume (PROTOCOL.md §10), so the server fills exactly the gap.
+
+import { cidKey } from './ids.js';
+
+/** True iff `m` has the shape of a Message (PROTOCOL.md §7); anything else is ignored. */
+export function isMessage(m) {
+  return (
+    m !== null &&
+    typeof m === 'object' &&
+    Number.isSafeInteger(m.ch) &&
+    Number.isSafeInteger(m.seq) &&
+    m.seq > 0 &&
+    Number.isSafeInteger(m.id) &&
+    Number.isSafeInteger(m.ts) &&
+    Number.isSafeInteger(m.user) &&
+    typeof m.name === 'string' &&
+    typeof m.display === 'string' &&
+    typeof m.body === 'string' &&
+    m.cid instanceof Uint8Array &&
+    m.cid.length === 16
+  );
+}
+
+/** The key a message (or an outbox entry of `user`) is known by across pending → committed. */
+export function messageKey(user, cidHex) {
+  return `${user}:${cidHex}`;
+}
+
+function toHeld(m) {
+  return {
+    ch: m.ch,
+    seq: m.seq,
+    id: m.id,
+    ts: m.ts,
+    user: m.user,
+    name: m.name,
+    display: m.display,
+    body: m.body,
+    cid: cidKey(m.cid),
+  };
+}
+
+/** Index of the first element with seq >= `seq` in the sorted array. */
+function lowerBound(list, seq) {
+  let lo = 0;
+  let hi = list.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if (list[mid].seq < seq) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
+export class ChannelLog {
+  /** @param {number} ch */
+  constructor(ch) {
+    this.ch = ch;
+    /** "empty" (nothing loaded), "loading" (latest page requested), "loaded" */
+    this.state = 'empty';
+    /** @type {Array<object>} held messages, ascending seq, no duplicates; cid as hex */
+    this.messages = [];
+    this.hasOlder = false;
+    this.loadingOlder = false;
+    this.tail = 0;
+    this._early = []; // live messages that arrived while the latest page was on its way
+    this._keys = new Set(); // messageKey(user, cid) of every held message
+  }
+
+  get loaded() {
+    return this.state === 'loaded';
+  }
+
+  get firstSeq() {
+    return this.messages.length ? this.messages[0].seq : 0;
+  }
+
+  get lastSeq() {
+    return this.messages.length ? this.messages[this.messages.length - 1].seq : 0;
+  }
+
+  /** True iff a message of `user` with cid `cidHex` is held. */
+  hasKey(key) {
+    return this._keys.has(key);
+  }
+
+  /** Forget everything (unsubscribed, or a resync: the caller reloads the latest page). */
+  reset() {
+    this.state = 'empty';
+    this.messages = [];
+    this.hasOlder = false;
+    this.loadingOlder = false;
+    this.tail = 0;
+    this._early = [];
+    this._keys.clear();
+  }
+
+  /** The latest page was requested: live messages are kept aside until it arrives. */
+  beginLoad() {
+    this.reset();
+    this.state = 'loading';
+  }
+
+  /** The latest-page request failed: back to "empty" (the caller retries later). */
+  loadFailed() {
+    if (this.state === 'loading') this.reset();
+  }
+
+  /**
+   * The latest page arrived (ascending seq). Messages that arrived live meanwhile are merged.
+   * @returns {{gap: boolean}} gap: messages after `tail` are missing; fetch history after tail
+   */
+  setLatest(page, more) {
+    const early = this._early;
+    this.reset();
+    this.state = 'loaded';
+    this.hasOlder = !!more;
+    for (const m of page) if (isMessage(m) && m.ch === this.ch) this._insert(toHeld(m));
+    this.tail = this.lastSeq;
+    for (const m of early) this._insert(m);
+    this._advanceTail();
+    return { gap: this.lastSeq > this.tail };
+  }
+
+  /**
+   * A live (or replayed) message.
+   * @returns {"added"|"duplicate"|"gap"|"ignored"} "gap": it is held, but messages between
+   *   `tail` and it are missing: fetch history after `tail`
+   */
+  addLive(m) {
+    if (!isMessage(m) || m.ch !== this.ch) return 'ignored';
+    const held = toHeld(m);
+    if (this.state === 'loading') {
+      if (!this._early.some((x) => x.seq === held.seq)) this._early.push(held);
+      return 'added';
+    }
+    if (this.state !== 'loaded') return 'ignored';
+    if (!this._insert(held)) return 'duplicate';
+    this._advanceTail();
+    return held.seq > this.tail ? 'gap' : 'added';
+  }
+
+  /** An older page (history before firstSeq) arrived. */
+  addOlder(page, more) {
+    this.loadingOlder = false;
+    if (!this.loaded) return 0;
+    let n = 0;
+    for (const m of page) if (isMessage(m) && m.ch === this.ch && this._insert(toHeld(m))) n++;
+    this.hasOlder = !!more;
+    return n;
+  }
+
+  /** A page of history after `tail` arrived (filling a gap). Returns true if more is missing. */
+  addAfter(page) {
+    if (!this.loaded) return false;
+    for (const m of page) if (isMessage(m) && m.ch === this.ch) this._insert(toHeld(m));
+    this._advanceTail();
+    return this.lastSeq > this.tail;
+  }
+
+  /** Drop the oldest messages beyond `max` (memory bound); older ones load again on scroll. */
+  trimOldest(max) {
+    if (this.messages.length <= max) return 0;
+    const drop = this.messages.length - max;
+    for (const m of this.messages.slice(0, drop)) this._keys.delete(messageKey(m.user, m.cid));
+    this.messages = this.messages.slice(drop);
+    this.hasOlder = true;
+    return drop;
+  }
+
+  _insert(held) {
+    const list = this.messages;
+    const n = list.length;
+    // Appending is the common case (live traffic): check it first.
+    const i = n === 0 || list[n - 1].seq < held.seq ? n : lowerBound(list, held.seq);
+    if (i < n && list[i].seq === held.seq) return false;
+    list.splice(i, 0, held);
+    this._keys.add(messageKey(held.user, held.cid));
+    return true;
+  }
+
+  _advanceTail() {
+    const list = this.messages;
+    let i = lowerBound(list, this.tail + 1);
+    while (i < list.length && list[i].seq === this.tail + 1) {
+      this.tail++;
+      i++;
+    }
+  }
+}

@@ -1,0 +1,269 @@
+// The message view: renders timeline items into the list with keyed reuse of elements, keeps
+// the scroll position where the reader expects it, asks for older history near the top, and
+// shows "jump to latest" when the reader is not at the bottom.
+
+import { h, replaceChildren } from './dom.js';
+import { linkify } from './linkify.js';
+import { fullTimeLabel, timeLabel } from './timeline.js';
+
+/** Within this many pixels of the bottom the reader "is at the bottom" (follows new messages). */
+const BOTTOM_SLACK_PX = 48;
+/** Older history is requested when the reader scrolls this close to the top. */
+const LOAD_OLDER_PX = 400;
+const AVATAR_COLOURS = 8;
+
+/** The body as text nodes and safe links; `dir="auto"` lets each message find its direction. */
+function renderBody(text) {
+  const body = h('div', { class: 'msg-body', dir: 'auto' });
+  for (const seg of linkify(text)) {
+    if (seg.type === 'link') {
+      const a = h('a', { rel: 'noopener noreferrer', target: '_blank', referrerpolicy: 'no-referrer' }, seg.text);
+      a.href = seg.href;
+      body.append(a);
+    } else {
+      body.append(seg.text);
+    }
+  }
+  return body;
+}
+
+function initial(display) {
+  const first = [...display.trim()][0] ?? '?';
+  return first.toLocaleUpperCase();
+}
+
+const STATUS_TEXT = {
+  sent: 'Sent',
+  acked: 'Sent',
+  sending: 'Sending…',
+  pending: 'Waiting for the connection…',
+  failed: 'Not sent',
+};
+
+export class MessageView {
+  /**
+   * @param {object} els {scroller, list, top, jump}
+   * @param {object} hooks {loadOlder(), atBottomChanged(atBottom), retry(cid), discard(cid)}
+   */
+  constructor(els, hooks) {
+    this.scroller = els.scroller;
+    this.list = els.list;
+    this.top = els.top;
+    this.jump = els.jump;
+    this.hooks = hooks;
+    /** @type {Map<string, HTMLElement>} */
+    this.nodes = new Map();
+    this.channel = null;
+    this.atBottom = true;
+    this.newBelow = 0;
+    this.locale = undefined;
+    this._lastCount = 0;
+    this.scroller.addEventListener('scroll', () => this._onScroll(), { passive: true });
+    // A reader at the bottom stays there when the view changes size (rotation, a growing
+    // message box, a resized window).
+    if (typeof ResizeObserver === 'function') {
+      new ResizeObserver(() => {
+        if (this.atBottom) this.scroller.scrollTop = this.scroller.scrollHeight;
+      }).observe(this.scroller);
+    }
+    this.jump.addEventListener('click', () => {
+      this.scrollToBottom();
+      hooks.jumped?.();
+    });
+    this.list.addEventListener('click', (ev) => {
+      const button = ev.target.closest('button[data-action]');
+      if (!button) return;
+      const cid = button.closest('.msg')?.dataset.cid;
+      if (cid && button.dataset.action === 'retry') hooks.retry(cid);
+      if (cid && button.dataset.action === 'discard') hooks.discard(cid);
+    });
+  }
+
+  /** Show another channel: forget the elements of the previous one. */
+  switchTo(ch) {
+    this.channel = ch;
+    this.nodes.clear();
+    this.list.replaceChildren();
+    this.newBelow = 0;
+    this.atBottom = true;
+    this._lastCount = 0;
+    this._updateJump();
+  }
+
+  isAtBottom() {
+    const s = this.scroller;
+    return s.scrollHeight - s.scrollTop - s.clientHeight <= BOTTOM_SLACK_PX;
+  }
+
+  scrollToBottom() {
+    this.scroller.scrollTop = this.scroller.scrollHeight;
+    this.atBottom = true;
+    this.newBelow = 0;
+    this._updateJump();
+    this.hooks.atBottomChanged(true);
+  }
+
+  /**
+   * Render `items` (from buildTimeline). Keeps the reader's place: at the bottom it follows new
+   * messages; elsewhere the first visible message stays where it was (older pages prepended
+   * above do not move what is being read).
+   * @param {Array<object>} items
+   * @param {{state: string, hasOlder: boolean, loadingOlder: boolean, error?: string, name: string}} info
+   */
+  render(items, info) {
+    const wasAtBottom = this.atBottom;
+    let anchor = wasAtBottom ? null : this._firstVisible();
+    const anchorTop = anchor ? anchor.getBoundingClientRect().top : 0;
+
+    const seen = new Set();
+    let prev = null;
+    let msgCount = 0;
+    for (const item of items) {
+      seen.add(item.key);
+      let node = this.nodes.get(item.key);
+      const sig = signature(item);
+      if (!node || node.dataset.sig !== sig) {
+        const fresh = item.kind === 'day' ? this._day(item) : this._message(item);
+        fresh.dataset.sig = sig;
+        if (node) {
+          node.replaceWith(fresh);
+          // The anchor's element may be rebuilt (e.g. it becomes "grouped" once older messages
+          // of the same author appear above it): keep following the message, not the element.
+          if (node === anchor) anchor = fresh;
+        }
+        node = fresh;
+        this.nodes.set(item.key, node);
+      }
+      if (item.kind === 'msg') msgCount++;
+      const expected = prev ? prev.nextSibling : this.list.firstChild;
+      if (expected !== node) this.list.insertBefore(node, expected);
+      prev = node;
+    }
+    for (const [key, node] of this.nodes) {
+      if (!seen.has(key)) {
+        node.remove();
+        this.nodes.delete(key);
+      }
+    }
+
+    this._renderTop(info, items.length === 0);
+    if (wasAtBottom) {
+      this.scroller.scrollTop = this.scroller.scrollHeight;
+    } else if (anchor && anchor.isConnected) {
+      this.scroller.scrollTop += anchor.getBoundingClientRect().top - anchorTop;
+    }
+    this._lastCount = msgCount;
+    this._updateJump();
+  }
+
+  /** Count a message that arrived while the reader is scrolled up (for "jump to latest"). */
+  noteNewBelow() {
+    if (!this.atBottom) {
+      this.newBelow++;
+      this._updateJump();
+    }
+  }
+
+  _renderTop(info, empty) {
+    let text = '';
+    if (info.error) text = info.error;
+    else if (info.state === 'loading' || info.state === 'empty') text = 'Loading messages…';
+    else if (info.loadingOlder) text = 'Loading older messages…';
+    else if (!info.hasOlder) text = empty ? `No messages in #${info.name} yet. Say hello!` : `This is the very beginning of #${info.name}.`;
+    const state = info.error ? 'error' : info.loadingOlder || info.state !== 'loaded' ? 'loading' : info.hasOlder ? 'more' : 'start';
+    if (this.top.dataset.state !== state || this.top.textContent !== text) {
+      this.top.dataset.state = state;
+      replaceChildren(this.top, text);
+    }
+  }
+
+  _day(item) {
+    return h('div', { class: 'day-sep', role: 'separator', 'aria-label': item.label }, h('span', {}, item.label));
+  }
+
+  _message(item) {
+    const m = item.msg;
+    const cls = ['msg'];
+    if (item.grouped) cls.push('grouped');
+    if (item.own) cls.push('own');
+    if (item.status) cls.push(`status-${item.status}`);
+    const time = h('time', { class: 'msg-time', datetime: new Date(m.ts).toISOString(), title: fullTimeLabel(m.ts, { locale: this.locale }) }, timeLabel(m.ts, { locale: this.locale }));
+    const head = h(
+      'div',
+      { class: 'msg-head' },
+      h('bdi', { class: 'msg-author' }, m.display),
+      ' ',
+      h('span', { class: 'msg-username' }, `@${m.name}`),
+      ' ',
+      time,
+    );
+    const gutter = item.grouped
+      ? h('div', { class: 'msg-gutter' }, h('span', { class: 'msg-time-side', 'aria-hidden': 'true' }, timeLabel(m.ts, { locale: this.locale })))
+      : h('div', { class: 'msg-gutter' }, h('span', { class: `avatar avatar-c${m.user % AVATAR_COLOURS}`, 'aria-hidden': 'true' }, initial(m.display)));
+    const line = h('div', { class: 'msg-line' }, renderBody(m.body));
+    const main = h('div', { class: 'msg-main' }, head, line);
+    if (item.own && item.status) {
+      const status = h('div', { class: 'msg-status' });
+      if (item.status === 'sent' || item.status === 'acked') {
+        status.append(h('span', { class: 'icon icon-check', title: STATUS_TEXT.sent }), h('span', { class: 'visually-hidden' }, STATUS_TEXT.sent));
+      } else if (item.status === 'failed') {
+        status.append(
+          h('span', { class: 'failed-text' }, `${STATUS_TEXT.failed}${item.error ? `: ${item.error.message}` : ''}`),
+          ' ',
+          h('button', { type: 'button', class: 'link-button', dataset: { action: 'retry' } }, 'Retry'),
+          ' ',
+          h('button', { type: 'button', class: 'link-button', dataset: { action: 'discard' } }, 'Discard'),
+        );
+      } else {
+        status.append(h('span', { class: 'icon icon-clock', 'aria-hidden': 'true' }), h('span', { class: 'pending-text' }, STATUS_TEXT[item.status] ?? ''));
+      }
+      line.append(status);
+    }
+    return h(
+      'article',
+      {
+        class: cls.join(' '),
+        dataset: { seq: m.seq ? String(m.seq) : '', cid: m.cid, user: String(m.user), status: item.status || 'other' },
+      },
+      gutter,
+      main,
+    );
+  }
+
+  _firstVisible() {
+    const top = this.scroller.getBoundingClientRect().top;
+    // A message, not a date separator: a separator's key (its day) stays first when older
+    // messages of the same day are prepended, so it would not move with what is being read.
+    for (const node of this.list.children) {
+      if (node.classList.contains('msg') && node.getBoundingClientRect().bottom > top) return node;
+    }
+    return null;
+  }
+
+  _onScroll() {
+    const atBottom = this.isAtBottom();
+    if (atBottom !== this.atBottom) {
+      this.atBottom = atBottom;
+      if (atBottom) this.newBelow = 0;
+      this._updateJump();
+      this.hooks.atBottomChanged(atBottom);
+    }
+    if (this.scroller.scrollTop < LOAD_OLDER_PX) this.hooks.loadOlder();
+  }
+
+  _updateJump() {
+    const show = !this.atBottom;
+    this.jump.hidden = !show;
+    const label = this.newBelow > 0 ? `${this.newBelow} new message${this.newBelow === 1 ? '' : 's'} — jump to latest` : 'Jump to latest';
+    if (this.jump.firstChild?.nodeValue !== label) {
+      replaceChildren(this.jump, label, ' ', h('span', { 'aria-hidden': 'true' }, '↓'));
+    }
+  }
+}
+
+/** What an element shows; an element is rebuilt only when this changes. */
+function signature(item) {
+  if (item.kind === 'day') return `d|${item.label}`;
+  const m = item.msg;
+  return `m|${m.seq}|${m.ts}|${item.grouped ? 1 : 0}|${item.status}|${item.error ? item.error.code : ''}|${m.display}|${m.body.length}`;
+}

@@ -1,0 +1,48 @@
+// Static checks of the client's source: no HTML-string APIs, nothing inline the CSP would block.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFileSync, readdirSync } from 'node:fs';
+
+const dir = new URL('../js/', import.meta.url);
+const sources = readdirSync(dir)
+  .filter((f) => f.endsWith('.js'))
+  .map((f) => [f, readFileSync(new URL(f, dir), 'utf-8')]);
+const html = ['index.html', 'login.html', 'register.html']
+  .map((f) => [f, (() => { try { return readFileSync(new URL(`../${f}`, import.meta.url), 'utf-8'); } catch { return null; } })()])
+  .filter(([, text]) => text !== null);
+
+test('no script builds HTML from strings or evaluates code', () => {
+  const banned = /\.(innerHTML|outerHTML)\s*=|insertAdjacentHTML|document\.write|\beval\s*\(|new Function\s*\(|setTimeout\(\s*['"`]|\.setAttribute\(\s*['"](style|on\w+)['"]/;
+  for (const [name, text] of sources) {
+    const code = text.replace(/^\s*\/\/.*$/gm, '').replace(/\/\*[\s\S]*?\*\//g, '');
+    const m = banned.exec(code);
+    assert.equal(m, null, `${name}: ${m && m[0]}`);
+  }
+});
+
+test('pages have no inline script, style or event handler (the CSP forbids them)', () => {
+  assert.ok(html.length >= 1);
+  for (const [name, raw] of html) {
+    const text = raw.replace(/<!--[\s\S]*?-->/g, '');
+    assert.doesNotMatch(text, /<script(?![^>]*\bsrc=)[^>]*>/i, `${name}: inline <script>`);
+    assert.doesNotMatch(text, /<style[\s>]/i, `${name}: <style>`);
+    assert.doesNotMatch(text, /\sstyle\s*=/i, `${name}: style attribute`);
+    assert.doesNotMatch(text, /\son[a-z]+\s*=/i, `${name}: on* attribute`);
+    assert.doesNotMatch(text, /javascript:/i, `${name}: javascript: URL`);
+  }
+});
+
+test('every module the app imports is announced with modulepreload', () => {
+  const index = readFileSync(new URL('../index.html', import.meta.url), 'utf-8');
+  const preloaded = new Set([...index.matchAll(/rel="modulepreload" href="\/js\/([^"]+)"/g)].map((m) => m[1]));
+  const seen = new Set();
+  const visit = (file) => {
+    if (seen.has(file)) return;
+    seen.add(file);
+    const text = readFileSync(new URL(file, dir), 'utf-8');
+    for (const m of text.matchAll(/^import [^;]*? from '\.\/([^']+)';/gms)) visit(m[1]);
+  };
+  visit('app.js');
+  assert.deepEqual([...seen].filter((f) => !preloaded.has(f)), []);
+  assert.deepEqual([...preloaded].filter((f) => !seen.has(f)), [], 'nothing preloaded that is not used');
+});
