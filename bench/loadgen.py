@@ -15,6 +15,7 @@ machine): a sent body starts with ``t`` (measured) or ``w`` (warm-up) and the 19
 
 from __future__ import annotations
 
+import io
 import itertools
 import os
 import random
@@ -43,6 +44,25 @@ WORKER_MEMORY_BYTES = 3 << 30  # 10,000 TLS connections over 4 workers use ~0.3 
 def trio_at(mono: float) -> float:
     """The Trio clock time of a ``time.monotonic()`` instant (Trio's clock has its own offset)."""
     return trio.current_time() + (mono - time.monotonic())
+
+
+def decode_sequence(data: bytes, out: list[dict[str, Any]]) -> bool:
+    """Append the frames of one server message (a CBOR sequence, PROTOCOL.md §1) to ``out``.
+
+    False if the message is malformed (the frames before the bad item are kept).
+    """
+    n = len(data)
+    fp = io.BytesIO(data)
+    decoder = cbor2.CBORDecoder(fp)
+    try:
+        while fp.tell() < n:
+            f = decoder.decode()
+            if type(f) is not dict or "op" not in f:
+                return False
+            out.append(f)
+    except Exception:
+        return False
+    return n > 0
 
 
 class Track:
@@ -98,6 +118,7 @@ class Stats:
     backfill_missing: int = 0
     text_frames: int = 0
     bad_frames: int = 0
+    ws_messages: int = 0  # WebSocket messages received (a message may carry several frames)
 
     def record_delivery(self, now_ns: int, sent_ns: int) -> None:
         self.measured_delivered += 1
@@ -285,20 +306,19 @@ class Client:
         stats = self.w.stats
         tracks = self.tracks
         pending = self.pending
-        loads = cbor2.loads
         while True:
             msgs = await ws.receive()
             now = time.monotonic_ns()
+            frames: list[dict[str, Any]] = []
             for data in msgs:
                 if type(data) is str:
                     stats.text_frames += 1
                     continue
-                try:
-                    f = loads(data)
-                    op = f["op"]
-                except Exception:
+                stats.ws_messages += 1
+                if not decode_sequence(data, frames):
                     stats.bad_frames += 1
-                    continue
+            for f in frames:
+                op = f.get("op")
                 if op == "msg":
                     stats.delivered += 1
                     t = tracks.get(f["ch"])
@@ -727,6 +747,7 @@ class Worker:
             "backfilled": s.backfilled,
             "text_frames": s.text_frames,
             "bad_frames": s.bad_frames,
+            "ws_messages": s.ws_messages,
             "live": sum(1 for c in self.clients.values() if c.live.is_set()),
             "gave_up": dict(gave_up),
             "missed_by_gave_up": missed_by_gave_up,

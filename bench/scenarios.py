@@ -96,6 +96,7 @@ PARAMS: dict[str, dict[str, tuple[Any, Any]]] = {
 }
 
 CONNECT_CONCURRENCY = 16  # handshakes in flight per worker: chatd's listen backlog is 100
+S5_CONNECT_CONCURRENCY = 8
 # An overloaded server gets this long to deliver (and ack) what it accepted before an undelivered
 # message counts as lost: a late delivery is slow, not lost. Bounded, so every run ends.
 DRAIN_SECS = (300.0, 60.0)
@@ -163,8 +164,8 @@ class Ctx:
             60,
         )
 
-    def connect(self, within_secs: float) -> dict[str, Any]:
-        replies = self.fleet.call_all("connect", within_secs + 30, concurrency=CONNECT_CONCURRENCY,
+    def connect(self, within_secs: float, concurrency: int = CONNECT_CONCURRENCY) -> dict[str, Any]:
+        replies = self.fleet.call_all("connect", within_secs + 30, concurrency=concurrency,
                                       within_secs=within_secs)
         failures: dict[str, int] = {}
         for r in replies:
@@ -316,7 +317,7 @@ def finish(ctx: Ctx, channels: list[int], sends: list[dict[str, Any]], within_se
 
 
 def info_of(rep: dict[str, Any]) -> dict[str, Any]:
-    return {k: rep[k] for k in ("delivered", "reconnects", "resyncs", "backfilled", "closes", "errors",
+    return {k: rep[k] for k in ("delivered", "ws_messages", "reconnects", "resyncs", "backfilled", "closes", "errors",
                                 "connect_failures", "gave_up", "missed_by_gave_up")}
 
 
@@ -347,6 +348,7 @@ def s1(ctx: Ctx) -> dict[str, Any]:
         "acked_per_s": sent["acked_measured"] / elapsed if elapsed > 0 else math.nan,
         "ack_p50_ms": ack["p50"], "ack_p99_ms": ack["p99"], "ack_max_ms": ack["max"],
         "acked": sent["acked_measured"],
+        "chatd_cpu_ms_per_send": 1000 * res["chatd_cpu_s"] / max(1, sent["acked"]),
     }
     return {"metrics": metrics, "correctness": corr, "resources": res, "errors": errors,
             "info": {"connect": conn, **info_of(rep)}}
@@ -381,6 +383,7 @@ def s2(ctx: Ctx) -> dict[str, Any]:
         "ack_p50_ms": ack["p50"], "ack_p99_ms": ack["p99"], "ack_max_ms": ack["max"],
         "acked": sent["acked_measured"],
         "deliveries_per_s": rep["delivered"] / max(1e-9, sent["last_ack"] - start_at),
+        "chatd_cpu_ms_per_send": 1000 * res["chatd_cpu_s"] / max(1, sent["acked"]),
     }
     return {"metrics": metrics, "correctness": corr, "resources": res, "errors": errors,
             "info": {"connect": conn, "senders": len(specs), **info_of(rep)}}
@@ -427,6 +430,9 @@ def _fan_out(ctx: Ctx, sid: str, channel_sizes: list[int], senders_per_channel: 
         "delivery_p50_ms": lat["p50"], "delivery_p99_ms": lat["p99"], "delivery_max_ms": lat["max"],
         "measured_deliveries": rep["measured_delivered"],
         "sender_behind_max_ms": sent["behind_max_ms"],
+        # Server CPU per message delivered to one connection (sends, commits and acks included).
+        "chatd_cpu_us_per_delivery": 1e6 * res["chatd_cpu_s"] / max(1, rep["delivered"]),
+        "loadgen_cpu_us_per_delivery": 1e6 * res["loadgen_cpu_s"] / max(1, rep["delivered"]),
     }
     return {"metrics": metrics, "correctness": corr, "resources": res, "errors": errors,
             "info": {"connect": conn, "senders": len(specs), "sent": sent["sent"], **info_of(rep)}}
@@ -461,7 +467,8 @@ def s5(ctx: Ctx) -> dict[str, Any]:
     win = Window(ctx.sampler)
     win.start()
     rss0 = win.s0.chatd_rss_kb if win.s0 else 0
-    conn = ctx.connect(600)
+    # Fewer hellos in flight than elsewhere: S5 measures holding, S7 measures storms.
+    conn = ctx.connect(600, concurrency=S5_CONNECT_CONCURRENCY)
     t_connected = time.monotonic()
     hold = ctx.p(sid, "hold")
     time.sleep(hold)

@@ -48,7 +48,7 @@ def merge_reports(reports: list[dict[str, Any]]) -> dict[str, Any]:
     """Sum the workers' ``report`` replies; latency blobs become arrays."""
     out: dict[str, Any] = {}
     for key in ("lost", "duplicated", "out_of_order", "delivered", "measured_delivered", "reconnects",
-                "resyncs", "backfilled", "text_frames", "bad_frames", "live", "cpu_s"):
+                "resyncs", "backfilled", "text_frames", "bad_frames", "ws_messages", "live", "cpu_s"):
         out[key] = sum(r[key] for r in reports)
     firsts = [r["first_delivery"] for r in reports if r["first_delivery"]]
     out["first_delivery"] = min(firsts) if firsts else 0.0

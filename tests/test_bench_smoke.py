@@ -110,3 +110,18 @@ def test_percentile_is_nearest_rank() -> None:
     xs = [float(i) for i in range(1, 101)]
     assert (percentile(xs, 50), percentile(xs, 99), percentile(xs, 100)) == (50.0, 99.0, 100.0)
     assert percentile([], 50) != percentile([], 50)  # NaN for no samples
+
+
+def test_server_messages_are_cbor_sequences() -> None:
+    import cbor2
+
+    from bench.loadgen import decode_sequence
+
+    a, b = cbor2.dumps({"op": "msg", "seq": 1}), cbor2.dumps({"op": "ack", "rid": 2})
+    out: list[dict[str, object]] = []
+    assert decode_sequence(a + b, out) is True
+    assert [f["op"] for f in out] == ["msg", "ack"]
+    bad: list[dict[str, object]] = []
+    assert decode_sequence(a + b[:-1], bad) is False  # a message ending inside an item
+    assert decode_sequence(b"", []) is False
+    assert decode_sequence(cbor2.dumps([1, 2]), []) is False  # not a frame
