@@ -141,7 +141,7 @@ class Connection:
         self._tokens_at = time.monotonic()
         self._bad_frames = 0
         self._typing_at: dict[int, float] = {}
-        self._ready = trio.Event()  # set once hello has been answered and replayed
+        self._identified = trio.Event()  # set once hello has authenticated the socket
 
     # --- identity (LiveConnection) ---
 
@@ -295,10 +295,11 @@ class Connection:
     async def _watchdog(self) -> None:
         """Hello deadline, then wait for the server to drain. Sessions are re-checked centrally
         (``keep_sessions``): one query for all sockets, not one per socket."""
-        # Until hello, the socket has HELLO_TIMEOUT_SECS to identify itself.
+        # Until hello, the socket has HELLO_TIMEOUT_SECS to identify itself (not to finish its
+        # replay: in a reconnect storm replays queue up behind each other, and that is fine).
         with trio.move_on_after(HELLO_TIMEOUT_SECS):
-            await self._ready.wait()
-        if not self._ready.is_set():
+            await self._identified.wait()
+        if not self._identified.is_set():
             self.end(4001, "no hello in time", False)
             return
         await self.state.draining.wait()
@@ -386,6 +387,7 @@ class Connection:
             raise _Close(4001, "not authenticated")
         # Registered only now, under its final session and user (a token may replace the cookie).
         self.state.connections.add(self)  # type: ignore[arg-type]
+        self._identified.set()
         await self._hello(frame)
 
     async def _hello(self, frame: Hello) -> None:
@@ -428,7 +430,6 @@ class Connection:
             else:
                 self._go_live(ch, info["last_seq"])
         self.channels_ready = True
-        self._ready.set()
         changed = self.state.presence.connected(uid, id(self))
         if changed:
             self._announce_presence(changed, list(self.channels))

@@ -253,3 +253,26 @@ async def test_frames_queued_together_travel_in_one_message(server: RunningServe
         msgs = await b.wait_msgs(ch, 300)
         assert [m["seq"] for m in msgs] == list(range(1, 301))
         assert b.messages < len(b.received), "every frame came in a message of its own"
+
+
+async def test_a_slow_replay_is_not_a_missing_hello(server: RunningServer, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """In a reconnect storm replays wait for each other; the hello deadline must not fire."""
+    from chatd import gateway
+
+    monkeypatch.setattr(gateway, "HELLO_TIMEOUT_SECS", 0.2)
+    real_replay = gateway.Connection._replay
+
+    async def slow_replay(self, ch: int, last_seq: int, end_seq: int) -> None:  # type: ignore[no-untyped-def]
+        await trio.sleep(0.6)
+        await real_replay(self, ch, last_seq, end_seq)
+
+    monkeypatch.setattr(gateway.Connection, "_replay", slow_replay)
+    alice = await register(server, "alice")
+    async with connect(server, alice) as a:
+        ch = general_id(a)
+        await a.send_message(ch, "one")
+        await a.send_message(ch, "two")
+    async with connect(server, alice, resume=[[ch, 0]]) as again:
+        caught = await again.wait_push("caughtup", ch=ch)
+        assert caught["seq"] == 2 and again.closed is None
+        assert [m["body"] for m in again.msgs(ch)] == ["one", "two"]
