@@ -19,7 +19,7 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.remote.webdriver import WebDriver
 
-from tests.browser.harness import save_screenshot, wait_for
+from tests.browser.harness import BrowserPool, save_screenshot, wait_for
 from tests.helpers.server import RunningServer
 
 T = TypeVar("T")
@@ -190,3 +190,14 @@ class ChatPage:
             text,
         )
         return None if value is None else str(value)
+
+
+async def two_users(engine: str, browser_factory: BrowserPool, server: RunningServer) -> tuple[ChatPage, ChatPage]:
+    """Alice and Bob, registered, each in their own browser of ``engine``, on the app page."""
+    alice = ChatPage(browser_factory(engine, 0), server, engine)
+    bob = ChatPage(browser_factory(engine, 1), server, engine)
+    await alice.register_via_api(unique_name("alice"), "Alice")
+    await bob.register_via_api(unique_name("bob"), "Bob")
+    await alice.open_app()
+    await bob.open_app()
+    return alice, bob

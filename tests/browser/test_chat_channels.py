@@ -7,24 +7,12 @@ from __future__ import annotations
 import trio
 from selenium.webdriver.common.keys import Keys
 
-from tests.browser.chat_helpers import ChatPage, unique_name
+from tests.browser.chat_helpers import ChatPage, two_users, unique_name
 from tests.browser.harness import BrowserPool
 from tests.helpers.client import connect, register
 from tests.helpers.server import RunningServer
 
 TEST_CEILING_SECS = 120
-
-
-async def _two_users(
-    engine: str, browser_factory: BrowserPool, server: RunningServer
-) -> tuple[ChatPage, ChatPage]:
-    alice = ChatPage(browser_factory(engine, 0), server, engine)
-    bob = ChatPage(browser_factory(engine, 1), server, engine)
-    await alice.register_via_api(unique_name("alice"), "Alice")
-    await bob.register_via_api(unique_name("bob"), "Bob")
-    await alice.open_app()
-    await bob.open_app()
-    return alice, bob
 
 
 async def _create_channel(
@@ -44,7 +32,7 @@ async def test_public_channel_created_then_joined_by_another_user(
     engine: str, browser_factory: BrowserPool, server: RunningServer
 ) -> None:
     with trio.fail_after(TEST_CEILING_SECS):
-        alice, bob = await _two_users(engine, browser_factory, server)
+        alice, bob = await two_users(engine, browser_factory, server)
         await _create_channel(alice, "Project-X", description="Shipping the thing")
         await alice.wait("document.getElementById('channel-name').textContent === 'Project-X'")
         await alice.wait_ready()
@@ -96,7 +84,7 @@ async def test_private_channel_is_invisible_until_invited(
     engine: str, browser_factory: BrowserPool, server: RunningServer
 ) -> None:
     with trio.fail_after(TEST_CEILING_SECS):
-        alice, bob = await _two_users(engine, browser_factory, server)
+        alice, bob = await two_users(engine, browser_factory, server)
         await _create_channel(alice, "secret-plans", private=True)
         await alice.wait("document.getElementById('channel-name').textContent === 'secret-plans'")
         await alice.wait_ready()

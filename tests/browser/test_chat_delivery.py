@@ -14,23 +14,11 @@ import os
 import trio
 
 from chatd.store.messages import post_messages
-from tests.browser.chat_helpers import ChatPage, unique_name
+from tests.browser.chat_helpers import ChatPage, two_users, unique_name
 from tests.browser.harness import BrowserPool
 from tests.helpers.server import RunningServer
 
 TEST_CEILING_SECS = 120
-
-
-async def _two_users(
-    engine: str, browser_factory: BrowserPool, server: RunningServer
-) -> tuple[ChatPage, ChatPage]:
-    alice = ChatPage(browser_factory(engine, 0), server, engine)
-    bob = ChatPage(browser_factory(engine, 1), server, engine)
-    await alice.register_via_api(unique_name("alice"), "Alice")
-    await bob.register_via_api(unique_name("bob"), "Bob")
-    await alice.open_app()
-    await bob.open_app()
-    return alice, bob
 
 
 async def _count_stored(server: RunningServer, body: str) -> int:
@@ -45,7 +33,7 @@ async def test_receiver_cut_and_restored_gets_missed_messages_in_order(
     engine: str, browser_factory: BrowserPool, server: RunningServer
 ) -> None:
     with trio.fail_after(TEST_CEILING_SECS):
-        alice, bob = await _two_users(engine, browser_factory, server)
+        alice, bob = await two_users(engine, browser_factory, server)
         await alice.send("before the cut")
         await bob.wait_for_body("before the cut")
 
@@ -80,7 +68,7 @@ async def test_queued_message_is_delivered_exactly_once(
     engine: str, browser_factory: BrowserPool, server: RunningServer
 ) -> None:
     with trio.fail_after(TEST_CEILING_SECS):
-        alice, bob = await _two_users(engine, browser_factory, server)
+        alice, bob = await two_users(engine, browser_factory, server)
 
         # 1. Typed while offline: shown as pending, kept in the outbox across a reload, sent after.
         await alice.js("window.__chatd.debugGoOffline()")
