@@ -82,7 +82,11 @@ async def test_queued_message_is_delivered_exactly_once(
         await alice.open_app()  # reload: the hook is gone, the page connects and flushes the outbox
         await alice.wait("window.__chatd.outbox().length === 0")
         await alice.wait_for_body("typed while offline")
-        assert await alice.status_of("typed while offline") == "sent"
+        # The tick is drawn on the next frame after the ack empties the outbox: wait for it.
+        await alice.wait(
+            "[...document.querySelectorAll('#message-list .msg')].some(m =>"
+            " m.querySelector('.msg-body').textContent === 'typed while offline' && m.dataset.status === 'sent')"
+        )
         await bob.wait_for_body("typed while offline")
 
         # 2. The frame leaves, then the connection dies before the ack: resent with the same cid.
