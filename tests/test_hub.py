@@ -104,6 +104,30 @@ async def test_post_to_missing_channel_reports_no_seq(db: Database) -> None:
     assert out[0].seq is None
 
 
+async def test_posting_probes_the_index_instead_of_scanning_messages(db: Database) -> None:
+    """A send must cost the same at 20,000 stored messages as at 20: the retry lookup goes through
+    the (user, cid) index. 0001's function hash-joined a sequential scan of the whole table."""
+    uid = await make_user(db, "gus")
+    ch = await make_channel(db, "big")
+    await db.execute(
+        "t.seed",
+        """INSERT INTO messages (channel_id, seq, user_id, cid, body)
+           SELECT $1, g, $2, decode(lpad(to_hex(g), 32, '0'), 'hex'), 'seed ' || g
+           FROM generate_series(1, 20000) AS g""",
+        ch, uid,
+    )
+    await db.execute("t.seed_seq", "UPDATE channels SET last_seq = 20000 WHERE id = $1", ch)
+    await db.execute("t.analyze", "ANALYZE messages")
+    retry_cid = bytes.fromhex(f"{77:032x}")  # seed message 77, sent again
+    async with db.transaction("t.post") as tx:
+        out = await post_messages(tx, ch, [uid, uid], [os.urandom(16), retry_cid], ["new", "seed 77"])
+        scans = await tx.fetchval(
+            "t.scans", "SELECT seq_scan FROM pg_stat_xact_user_tables WHERE relname = 'messages'"
+        )
+    assert [(p.seq, p.existed) for p in out] == [(20001, False), (77, True)]
+    assert scans == 0
+
+
 async def test_message_committed_elsewhere_is_fanned_out_in_order(db: Database, hub: Hub) -> None:
     """A commit by another writer (the CLI, another process) fills the gap before ours."""
     uid = await make_user(db, "erin")

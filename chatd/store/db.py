@@ -13,6 +13,7 @@ from __future__ import annotations
 import logging
 import os
 import time
+import weakref
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
 from typing import Any, Protocol
@@ -153,9 +154,13 @@ class Database(Conn):
 
     @asynccontextmanager
     async def connection(self, name: str) -> AsyncIterator[Conn]:
-        """Borrow one connection for several statements (no transaction)."""
+        """Borrow one connection for several statements (no transaction).
+
+        Its session state (advisory locks, settings) is reset when it goes back to the pool.
+        """
         try:
             async with self._pool.acquire() as raw:
+                _needs_reset.add(raw._asyncpg_conn)
                 yield Conn(raw)
         except _DRIVER_ERRORS as exc:
             raise _translate(name, exc) from exc
@@ -218,11 +223,27 @@ class Listener:
             raise _translate("listen.probe", exc) from exc
 
 
+# Pool connections that ``Database.connection`` lent out: only these may carry session state
+# (an advisory lock, a setting) and are reset on release. Single queries and transactions leave
+# none (chatd never uses SET, cursors or LISTEN on the pool), and asyncpg's default reset — a
+# second round trip of four statements on every release — doubled the cost of every query
+# (measured: pool query 720 → 378 µs wall, 448 → 265 µs CPU).
+_needs_reset: weakref.WeakSet[Any] = weakref.WeakSet()
+
+
+async def _reset_if_lent(con: Any) -> None:
+    """asyncpg's pool ``reset`` hook (an open transaction is always rolled back before it)."""
+    if con in _needs_reset:
+        _needs_reset.discard(con)
+        await con.execute(con.get_reset_query())
+
+
 async def _connect_pool(dsn: str, pool_size: int) -> Any:
     pool = triopg.create_pool(
         dsn,
         min_size=1,
         max_size=pool_size,
+        reset=_reset_if_lent,
         # the hot path must never wait on a long DDL lock or a runaway query
         command_timeout=60,
         server_settings={"application_name": f"chatd[{os.getpid()}]", "timezone": "UTC"},

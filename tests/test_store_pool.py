@@ -1,0 +1,35 @@
+"""The store's connection pool: what a borrower leaves behind never reaches the next one.
+
+Single queries and transactions skip asyncpg's reset round trip (chatd.store.db explains why);
+a connection lent by ``Database.connection`` may carry session state and is still reset.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from chatd.store import StoreError, open_database
+
+ADVISORY_LOCKS = "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND pid = pg_backend_pid()"
+
+
+async def test_a_lent_connection_is_reset_before_its_next_use(db_dsn: str) -> None:
+    async with open_database(db_dsn, 1, 10) as db:  # one connection: the next query reuses it
+        async with db.connection("t.lend") as conn:
+            pid = await conn.fetchval("t.pid", "SELECT pg_backend_pid()")
+            await conn.execute("t.set", "SET statement_timeout = '4321ms'")
+            await conn.execute("t.lock", "SELECT pg_advisory_lock(77)")
+        assert await db.fetchval("t.pid", "SELECT pg_backend_pid()") == pid
+        assert await db.fetchval("t.show", "SHOW statement_timeout") == "0"
+        assert await db.fetchval("t.locks", ADVISORY_LOCKS) == 0
+
+
+async def test_a_failed_transaction_is_rolled_back_before_its_next_use(db_dsn: str) -> None:
+    async with open_database(db_dsn, 1, 10) as db:
+        await db.execute("t.table", "CREATE TABLE t_pool (x int)")
+        with pytest.raises(StoreError):
+            async with db.transaction("t.tx") as tx:
+                await tx.execute("t.insert", "INSERT INTO t_pool VALUES (1)")
+                await tx.execute("t.fail", "SELECT 1 / 0")
+        # Still inside the aborted transaction, this query would fail instead.
+        assert await db.fetchval("t.count", "SELECT count(*) FROM t_pool") == 0
