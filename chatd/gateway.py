@@ -26,7 +26,7 @@ from chatd.auth.sessions import SESSION_COOKIE, Principal, authenticate, revalid
 from chatd.hub import Busy, SendRequest
 from chatd.store import StoreError, Unavailable, UniqueViolation
 from chatd.store import channels as channel_store
-from chatd.store.messages import message_info, messages_after, messages_before
+from chatd.store.messages import Posted, message_info, messages_after, messages_before
 from chatd.text import bad_character, identity_key, nfc
 from chatd.web.guard import origin_allowed
 from chatd.wire import (
@@ -321,8 +321,10 @@ class Connection:
     async def _reader(self) -> None:
         """Read and dispatch frames until the peer leaves or a frame asks to close (``_Close``).
 
-        The acks nursery holds the ack waiters of in-flight sends; ``_Close`` is caught inside it
-        so it ends the reader as itself, not wrapped in an exception group.
+        The acks nursery holds the replies that need a lookup (a send to a channel the socket is
+        not subscribed to); acks themselves are queued by the channel's actor (``on_done``).
+        ``_Close`` is caught inside it so it ends the reader as itself, not wrapped in an
+        exception group.
         """
         async with trio.open_nursery() as acks:
             try:
@@ -491,26 +493,27 @@ class Connection:
             raise _Refuse("empty_body", "a message needs some text")
         p = self.principal
         assert p is not None
-        req = SendRequest(p.user_id, p.username, p.display_name, frame.cid, body)
+        rid = frame.rid
+
+        def acked(req: SendRequest) -> None:  # called by the channel's actor: must not block
+            self._send_slots.release()
+            self._answer_send(rid, req.result)
+
+        req = SendRequest(p.user_id, p.username, p.display_name, frame.cid, body, on_done=acked)
         try:
             self.hub.actor(frame.ch).submit(req)  # queued now, so a connection's sends keep their order
         except Busy:
             raise _Refuse("unavailable", "the channel is busy; retry shortly", retry=True) from None
-        acks.start_soon(self._ack, frame, req)
 
-    async def _ack(self, frame: Send, req: SendRequest) -> None:
-        try:
-            await req.done.wait()
-        finally:
-            self._send_slots.release()
-        result = req.result
+    def _answer_send(self, rid: int, result: Posted | StoreError | None) -> None:
+        """The send's reply: the ack (committed), or why not."""
         if isinstance(result, StoreError) or result is None:
-            self.push(Error(frame.rid, "unavailable", "the message was not stored; retry (same cid)", retry=True))
+            self.push(Error(rid, "unavailable", "the message was not stored; retry (same cid)", retry=True))
             return
         if result.seq is None or result.id is None or result.ch is None:
-            self.push(Error(frame.rid, "not_found", "no such channel"))
+            self.push(Error(rid, "not_found", "no such channel"))
             return
-        self.push(Ack(frame.rid, result.ch, result.seq, result.id, result.ts_ms))
+        self.push(Ack(rid, result.ch, result.seq, result.id, result.ts_ms))
 
     async def _refuse_send_to_non_member(self, frame: Send) -> None:
         try:

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import logging
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -47,15 +48,28 @@ class Subscriber(Protocol):
 
 @dataclass(slots=True, eq=False)
 class SendRequest:
-    """One message to post. ``done`` is set once ``result`` holds a ``Posted`` or an error."""
+    """One message to post. ``done`` is set once ``result`` holds a ``Posted`` or an error.
+
+    ``on_done``, if given, is called with the request by the channel's actor as soon as the
+    result is known (after the commit and the broadcast). It must not block or raise: the
+    gateway queues its ack frame there instead of keeping a task per send waiting on ``done``.
+    """
 
     user_id: int
     username: str
     display: str
     cid: bytes
     body: str
+    on_done: Callable[[SendRequest], None] | None = None
     done: trio.Event = field(default_factory=trio.Event)
     result: Posted | StoreError | None = None
+
+    def finish(self, result: Posted | StoreError) -> None:
+        """Record the outcome and tell whoever waits (``on_done``, then ``done``)."""
+        self.result = result
+        if self.on_done is not None:
+            self.on_done(self)
+        self.done.set()
 
 
 @dataclass(slots=True, eq=False)
@@ -125,8 +139,7 @@ class ChannelActor:
                 except (trio.WouldBlock, trio.EndOfChannel):
                     break
                 if isinstance(item, SendRequest):
-                    item.result = Unavailable("channel sequencer stopped")
-                    item.done.set()
+                    item.finish(Unavailable("channel sequencer stopped"))
 
     async def _process(self, db: Database, batch: list[SendRequest | _CatchUp]) -> None:
         sends = [b for b in batch if isinstance(b, SendRequest)]
@@ -155,9 +168,9 @@ class ChannelActor:
                 break
         if results is None:
             log.warning("event=hub.post_failed ch=%d n=%d error=%r", self.ch, len(sends), str(error))
+            assert error is not None
             for s in sends:
-                s.result = error
-                s.done.set()
+                s.finish(error)
             return
         # Committed. Broadcast the new messages in seq order (after any gap), then ack.
         fresh = sorted(
@@ -178,8 +191,7 @@ class ChannelActor:
                 )
                 self._fan_out(r.seq, frame)
         for r, s in zip(results, sends, strict=True):
-            s.result = r
-            s.done.set()
+            s.finish(r)
 
     async def _fill_gap(self, db: Database, upto: int | None) -> None:
         """Broadcast committed messages after ``fanned_seq`` (up to ``upto``) from the database."""
