@@ -141,7 +141,7 @@ class Connection:
         self._tokens_at = time.monotonic()
         self._bad_frames = 0
         self._typing_at: dict[int, float] = {}
-        self._identified = trio.Event()  # set once hello has authenticated the socket
+        self._said_hello = trio.Event()  # set once a hello frame has arrived
 
     # --- identity (LiveConnection) ---
 
@@ -295,11 +295,13 @@ class Connection:
     async def _watchdog(self) -> None:
         """Hello deadline, then wait for the server to drain. Sessions are re-checked centrally
         (``keep_sessions``): one query for all sockets, not one per socket."""
-        # Until hello, the socket has HELLO_TIMEOUT_SECS to identify itself (not to finish its
-        # replay: in a reconnect storm replays queue up behind each other, and that is fine).
+        # Until hello, the socket has HELLO_TIMEOUT_SECS to send one. Only the client's part
+        # counts: authenticating it and replaying what it missed is the server's work, and in a
+        # reconnect storm that work queues up (database pool, CPU) — closing such a socket with
+        # 4001 would tell a client that did everything right to give up and log in again.
         with trio.move_on_after(HELLO_TIMEOUT_SECS):
-            await self._identified.wait()
-        if not self._identified.is_set():
+            await self._said_hello.wait()
+        if not self._said_hello.is_set():
             self.end(4001, "no hello in time", False)
             return
         await self.state.draining.wait()
@@ -377,6 +379,7 @@ class Connection:
     async def _before_hello(self, frame: ClientFrame) -> None:
         if not isinstance(frame, Hello):
             raise _Refuse("hello_required", "the first frame must be hello")
+        self._said_hello.set()
         if self.channels_ready:
             raise _Refuse("bad_frame", "hello was already sent")
         if frame.v != PROTOCOL_VERSION:
@@ -389,7 +392,6 @@ class Connection:
             raise _Close(4001, "not authenticated")
         # Registered only now, under its final session and user (a token may replace the cookie).
         self.state.connections.add(self)  # type: ignore[arg-type]
-        self._identified.set()
         await self._hello(frame)
 
     async def _hello(self, frame: Hello) -> None:

@@ -276,3 +276,33 @@ async def test_a_slow_replay_is_not_a_missing_hello(server: RunningServer, monke
         caught = await again.wait_push("caughtup", ch=ch)
         assert caught["seq"] == 2 and again.closed is None
         assert [m["body"] for m in again.msgs(ch)] == ["one", "two"]
+
+
+async def test_a_slow_authentication_is_not_a_missing_hello(server: RunningServer, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """The client sent hello in time; that the server took long to check its token (a storm of
+    reconnects queued on the database) must not close it with 4001, which means "log in again"."""
+    from chatd import gateway
+
+    monkeypatch.setattr(gateway, "HELLO_TIMEOUT_SECS", 0.2)
+    real_authenticate = gateway.authenticate
+
+    async def slow_authenticate(state, token):  # type: ignore[no-untyped-def]
+        await trio.sleep(0.6)
+        return await real_authenticate(state, token)
+
+    monkeypatch.setattr(gateway, "authenticate", slow_authenticate)
+    alice = await register(server, "alice")
+    async with connect(server, alice, use_cookie=False, token=alice.token) as a:
+        assert a.hello["user"]["name"] == "alice"  # type: ignore[attr-defined]
+        await a.send_message(general_id(a), "still here")
+        assert a.closed is None
+
+
+async def test_a_socket_that_never_says_hello_is_closed_4001(server: RunningServer, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    from chatd import gateway
+
+    monkeypatch.setattr(gateway, "HELLO_TIMEOUT_SECS", 0.2)
+    alice = await register(server, "alice")
+    async with connect(server, alice, hello=False) as a:
+        reason = await a.wait_closed()
+        assert (reason.code, reason.reason) == (4001, "no hello in time")
