@@ -53,7 +53,6 @@ from chatd.wire import (
     Msg,
     Ok,
     Ping,
-    PresencePush,
     PresenceSet,
     ProtocolError,
     Read,
@@ -71,6 +70,7 @@ if TYPE_CHECKING:
     from quart_trio import QuartTrio
 
     from chatd.hub import Hub
+    from chatd.presence_push import PresencePusher
     from chatd.web.app import AppState
 
 log = logging.getLogger("chatd.gateway")
@@ -86,11 +86,7 @@ REPLAY_PAGE = 500
 # One server message carries queued frames up to about this size (a frame alone may be larger):
 # big enough to amortise the per-message cost, small enough not to delay the first frame much.
 WRITE_BATCH_BYTES = 64 * 1024
-KEEPER_BATCH = 1000
-# Presence pushes go through channels of at most this many live subscribers: in a channel of N
-# people every arrival and departure would otherwise cost N pushes — N² as everyone connects.
-# Members of bigger channels see presence in the members list (as large Slack workspaces do).
-PRESENCE_CHANNEL_MAX = 500  # session ids per re-check query
+KEEPER_BATCH = 1000  # session ids per re-check query
 TYPING_MIN_INTERVAL_SECS = 3.0  # clients send typing at most every 3 s; relays beyond are dropped
 
 
@@ -128,6 +124,7 @@ class Connection:
     def __init__(self, state: AppState, hub: Hub, principal: Principal | None) -> None:
         self.state = state
         self.hub = hub
+        self.presence_push: PresencePusher = state.extras["presence_push"]
         self.principal = principal
         self.channels: dict[int, _ChanState] = {}
         # Frames are shared bytes (encoded once per message), so a deep queue costs references,
@@ -172,16 +169,8 @@ class Connection:
             self.hub.unsubscribe(ch, self)
         self.channels.clear()
         if self.principal is not None:
-            changed = self.state.presence.disconnected(self.user_id, id(self))
-            if changed:
-                self._announce_presence(changed, channels)
-
-    def _announce_presence(self, state: str, channels: list[int]) -> None:
-        """Push my user's new presence to everyone else who shares one of ``channels``."""
-        frame = encode_server_frame(PresencePush(self.user_id, state))  # type: ignore[arg-type]
-        for sub, ch in self.hub.subscribers_by_channel(channels, PRESENCE_CHANNEL_MAX).items():
-            if sub.user_id != self.user_id:
-                sub.deliver_ephemeral(ch, frame)
+            if self.state.presence.disconnected(self.user_id, id(self)):
+                self.presence_push.changed(self.user_id, channels)
 
     # --- outbound (Subscriber) ---
 
@@ -434,9 +423,8 @@ class Connection:
             else:
                 self._go_live(ch, info["last_seq"])
         self.channels_ready = True
-        changed = self.state.presence.connected(uid, id(self))
-        if changed:
-            self._announce_presence(changed, list(self.channels))
+        if self.state.presence.connected(uid, id(self)):
+            self.presence_push.changed(uid, list(self.channels))
 
     def _subscribe(self, ch: int, role: str, private: bool) -> _ChanState:
         st = _ChanState(role=role, private=private)
@@ -624,9 +612,8 @@ class Connection:
                 self.push(Ok(frame.rid, {}))
             case PresenceSet():
                 self.push(Ok(frame.rid, {}))
-                changed = self.state.presence.set_away(uid, id(self), frame.state == "away")
-                if changed:
-                    self._announce_presence(changed, list(self.channels))
+                if self.state.presence.set_away(uid, id(self), frame.state == "away"):
+                    self.presence_push.changed(uid, list(self.channels))
             case _:  # pragma: no cover - the codec only returns known frames
                 raise _Refuse("unknown_op", "unknown op")
 

@@ -14,6 +14,7 @@ from chatd.auth import events as auth_events
 from chatd.events import RESYNC
 from chatd.gateway import keep_sessions
 from chatd.hub import Hub
+from chatd.presence_push import PresencePusher
 from chatd.store import Database
 from chatd.web.app import AppState
 
@@ -37,6 +38,9 @@ async def start_services(nursery: trio.Nursery, state: AppState) -> None:
     hub = Hub(state.db)
     await nursery.start(hub.run)
     state.extras["hub"] = hub
+    presence_push = PresencePusher(hub, state.presence)
+    await nursery.start(presence_push.run)
+    state.extras["presence_push"] = presence_push
     # Small follow-up tasks of requests (member.joined pushes) belong here, not to a request.
     state.extras["member_events"] = nursery
 
