@@ -106,8 +106,40 @@ def _frame_name(frame: str) -> str:
     return f"{name} ({short})" if short else name
 
 
+# The layers a WebSocket message crosses, each found by a piece of its frames' file paths or
+# function names: "which layer costs most" in one look (the per-function tables are long).
+LAYERS: list[tuple[str, str]] = [
+    ("trio scheduler (unrolled_run)", "unrolled_run"),
+    ("TLS (trio SSLStream, ssl)", "trio/_ssl.py"),
+    ("TLS handshakes", "do_handshake"),
+    ("socket send/recv (trio)", "trio/_socket.py"),
+    ("Hypercorn", "hypercorn/"),
+    ("wsproto", "wsproto/"),
+    ("Quart", "quart/"),
+    ("gateway writer (Connection._writer)", "Connection._writer"),
+    ("gateway reader and dispatch", "Connection._read_frames"),
+    ("hello and replay", "Connection._hello"),
+    ("hub (chatd/hub.py)", "chatd/hub.py"),
+    ("presence pusher", "chatd/presence_push.py"),
+    ("trio-asyncio bridge", "trio_asyncio/"),
+    ("asyncpg", "asyncpg/"),
+    ("CBOR codec (chatd/wire)", "chatd/wire/"),
+    ("Hypercorn's WebSocket pings", "_send_pings"),
+]
+
+
+def layer_shares(stacks: Counter[str]) -> list[tuple[str, float]]:
+    """Percent of samples whose stack passes through each of ``LAYERS`` (a sample may count in
+    several; py-spy cannot read every stack whole, so these are lower bounds)."""
+    total = sum(stacks.values())
+    if not total:
+        return []
+    return [(name, 100 * sum(n for stack, n in stacks.items() if key in stack) / total) for name, key in LAYERS]
+
+
 def summarize_raw(stacks: Counter[str], top: int = 30) -> str:
-    """Top functions by self and by inclusive samples (percent of all on-CPU samples)."""
+    """Layer shares, then top functions by self and by inclusive samples (percent of all
+    on-CPU samples)."""
     total = sum(stacks.values())
     if not total:
         return "no samples\n"
@@ -122,7 +154,9 @@ def summarize_raw(stacks: Counter[str], top: int = 30) -> str:
         for f in set(frames):
             incl[f] += n
     lines = [f"{total} on-CPU samples at {PY_SPY_RATE_HZ} Hz ({total / PY_SPY_RATE_HZ:.1f} CPU-seconds)", "",
-             "self time (where the CPU is spent):"]
+             "layers (samples whose stack passes through; lower bounds, a sample counts in several):"]
+    lines += [f"  {share:5.1f}%  {name}" for name, share in layer_shares(stacks) if share >= 1]
+    lines += ["", "self time (where the CPU is spent):"]
     for name, n in self_c.most_common(top):
         lines.append(f"  {100 * n / total:5.1f}%  {name}")
     lines += ["", "inclusive time (the function and everything it calls):"]

@@ -125,3 +125,23 @@ def test_server_messages_are_cbor_sequences() -> None:
     assert decode_sequence(a + b[:-1], bad) is False  # a message ending inside an item
     assert decode_sequence(b"", []) is False
     assert decode_sequence(cbor2.dumps([1, 2]), []) is False  # not a frame
+
+
+def test_profile_summary_gives_each_layers_share() -> None:
+    from collections import Counter
+
+    from bench.profile import summarize_raw
+
+    stacks = Counter({
+        "thread (1);run (trio/_core/_run.py:1);unrolled_run (trio/_core/_run.py:2);Connection._writer (chatd/gateway.py:3);send_all (trio/_ssl.py:4)": 3,
+        "thread (1);run (trio/_core/_run.py:1);unrolled_run (trio/_core/_run.py:2);fetch (asyncpg/connection.py:5)": 1,
+    })
+    text = summarize_raw(stacks)
+    assert "4 on-CPU samples" in text
+    layers = text.split("layers")[1].split("self time")[0]
+    assert "100.0%  trio scheduler (unrolled_run)" in layers
+    assert " 75.0%  TLS (trio SSLStream, ssl)" in layers
+    assert " 75.0%  gateway writer (Connection._writer)" in layers
+    assert " 25.0%  asyncpg" in layers
+    assert "Hypercorn" not in layers  # no sample passed through it
+    assert " 75.0%  send_all (trio/_ssl.py)" in text.split("self time")[1].split("inclusive")[0]
