@@ -22,6 +22,7 @@ import hypercorn.trio
 import trio
 import trio_asyncio
 
+from chatd import hypercorn_pings
 from chatd.clock import Clock
 from chatd.config import Config
 from chatd.dbctx import ensure_embedded_database
@@ -58,6 +59,7 @@ def prepare_data_dir(path: Path) -> Path:
 
 
 def _hypercorn_config(cfg: Config, certfile: str | None, keyfile: str | None) -> hypercorn.config.Config:
+    hypercorn_pings.install()  # a closed WebSocket must not linger until its next ping
     hc = hypercorn.config.Config()
     hc.bind = [f"unix:{cfg.unix_socket}"] if cfg.unix_socket else [_bind(cfg.host, cfg.port)]
     if certfile and keyfile:
