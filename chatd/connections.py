@@ -1,8 +1,9 @@
 """The registry of live WebSocket connections, by session and by user.
 
 The gateway registers each authenticated connection; logout, session revocation, disabling a
-user and session expiry use the registry to end the affected connections at once. Connections
-implement ``LiveConnection``: ``end(code, reason, push)`` must not block (it schedules the close).
+user and session expiry use the registry to end the affected connections at once, and membership
+changes reach every connection of the user through it (``chatd.membership``). Connections
+implement ``LiveConnection``, whose methods never block.
 """
 
 from __future__ import annotations
@@ -10,13 +11,37 @@ from __future__ import annotations
 from collections import defaultdict
 from typing import Protocol
 
+from chatd.auth.sessions import Principal
+from chatd.wire.errors import CLOSE_UNAUTHENTICATED
+
 
 class LiveConnection(Protocol):
-    session_id: int
-    user_id: int
+    """What the daemon may do with a live, authenticated connection. Nothing here blocks."""
+
+    @property
+    def session_id(self) -> int: ...
+
+    @property
+    def user_id(self) -> int: ...
 
     def end(self, code: int, reason: str, push_session_expired: bool) -> None:
-        """Schedule: optionally push ``session.expired``, then close with ``code``. Non-blocking."""
+        """Schedule: optionally push ``session.expired``, then close with ``code``."""
+        ...
+
+    def push_bytes(self, frame: bytes) -> None:
+        """Queue an encoded server frame (a slow consumer is closed, never waited for)."""
+        ...
+
+    def join_channel(self, ch: int, *, role: str, private: bool, last_seq: int, added: bytes) -> None:
+        """The user is now a member of ``ch``: subscribe live from ``last_seq`` on, queue ``added``."""
+        ...
+
+    def leave_channel(self, ch: int, removed: bytes) -> None:
+        """The user left ``ch``: unsubscribe, queue ``removed``."""
+        ...
+
+    def refresh(self, principal: Principal) -> None:
+        """The session was re-checked: act as ``principal`` (a new expiry, a new display name)."""
         ...
 
 
@@ -42,6 +67,12 @@ class ConnectionRegistry:
     def of_user(self, user_id: int) -> list[LiveConnection]:
         return list(self._by_user.get(user_id, ()))
 
+    def push_to_user(self, user_id: int, frame: bytes, *, skip: object = None) -> None:
+        """Queue ``frame`` on every connection of ``user_id`` but ``skip``."""
+        for conn in self._by_user.get(user_id, ()):
+            if conn is not skip:
+                conn.push_bytes(frame)
+
     def session_ids(self) -> list[int]:
         """Every session with at least one live connection."""
         return list(self._by_session)
@@ -53,14 +84,14 @@ class ConnectionRegistry:
         """Push ``session.expired`` and close 4001 on every connection of the session."""
         conns = self.of_session(session_id)
         for conn in conns:
-            conn.end(4001, reason, True)
+            conn.end(CLOSE_UNAUTHENTICATED, reason, True)
         return len(conns)
 
     def end_user(self, user_id: int, reason: str = "account disabled") -> int:
         """Push ``session.expired`` and close 4001 on every connection of the user."""
         conns = self.of_user(user_id)
         for conn in conns:
-            conn.end(4001, reason, True)
+            conn.end(CLOSE_UNAUTHENTICATED, reason, True)
         return len(conns)
 
     def __len__(self) -> int:

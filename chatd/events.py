@@ -1,7 +1,7 @@
 """Cross-process events over PostgreSQL LISTEN/NOTIFY on channel ``chatd_events``.
 
 Every payload is a JSON object with a ``t`` (kind): ``msg`` (written by the messages trigger at
-commit), ``session_revoked``, ``user_disabled``, ``member_changed``… The CLI and other chatd
+commit), ``session_revoked``, ``user_disabled``. The CLI and other chatd
 processes notify; each daemon runs one ``EventBus.run`` task that dispatches to the handlers
 registered with ``on``. After a (re)connect, and when the buffer overflowed, the ``resync``
 handlers run so that listeners catch up from the database: a missed notification is never a
@@ -48,11 +48,15 @@ class EventBus:
         self._handlers[kind].append(handler)
 
     async def dispatch(self, payload: dict[str, Any]) -> None:
+        """Run the handlers of ``payload``'s kind. A handler's failure is logged (a bug with its
+        traceback) and never ends the listener: the next event is handled as usual."""
         for handler in self._handlers.get(str(payload.get("t")), ()):
             try:
                 await handler(payload)
             except StoreError as exc:
                 log.warning("event=events.handler_failed kind=%s error=%r", payload.get("t"), str(exc))
+            except Exception:
+                log.exception("event=events.handler_crashed kind=%s", payload.get("t"))
 
     async def run(self, db: Database, task_status: Any = trio.TASK_STATUS_IGNORED) -> None:
         """LISTEN forever, reconnecting with backoff; ``started`` once the first LISTEN is active."""

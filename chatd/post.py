@@ -38,9 +38,9 @@ async def post_as(db: Conn, channel: str, username: str, text: str, max_body_byt
     found = await channel_store.find_channel_by_key(db, identity_key(channel.removeprefix("#")))
     if found is None:
         raise PostError(f"no channel named {channel!r}")
-    if not await channel_store.get_member(db, found["id"], user["id"]):
-        raise PostError(f"{username} is not a member of {found['name']!r}")
-    [posted] = await post_messages(db, found["id"], [user["id"]], [os.urandom(16)], [text])
+    if not await channel_store.get_member(db, channel_id=found.id, user_id=user.id):
+        raise PostError(f"{username} is not a member of {found.name!r}")
+    [posted] = await post_messages(db, channel_id=found.id, users=[user.id], cids=[os.urandom(16)], bodies=[text])
     if posted.seq is None or posted.id is None:
         raise PostError(f"channel {channel!r} disappeared")
-    return PostResult(found["id"], posted.seq, posted.id)
+    return PostResult(found.id, posted.seq, posted.id)

@@ -11,8 +11,12 @@ within ``ws_timeout_secs`` and so stops counting, whatever the client last said.
 from __future__ import annotations
 
 from collections import defaultdict
+from typing import Final, Literal
 
-ONLINE, AWAY, OFFLINE = "online", "away", "offline"
+State = Literal["online", "away", "offline"]
+ONLINE: Final = "online"
+AWAY: Final = "away"
+OFFLINE: Final = "offline"
 
 
 class PresenceTracker:
@@ -21,13 +25,13 @@ class PresenceTracker:
     def __init__(self) -> None:
         self._away: dict[int, dict[int, bool]] = defaultdict(dict)  # user -> conn key -> away
 
-    def state(self, user_id: int) -> str:
+    def state(self, user_id: int) -> State:
         conns = self._away.get(user_id)
         if not conns:
             return OFFLINE
         return AWAY if all(conns.values()) else ONLINE
 
-    def _change(self, user_id: int, update: dict[int, bool] | None, key: int) -> str | None:
+    def _change(self, user_id: int, update: dict[int, bool] | None, key: int) -> State | None:
         before = self.state(user_id)
         conns = self._away[user_id]
         if update is None:
@@ -39,17 +43,17 @@ class PresenceTracker:
         after = self.state(user_id)
         return after if after != before else None
 
-    def connected(self, user_id: int, key: int) -> str | None:
+    def connected(self, user_id: int, key: int) -> State | None:
         """A live connection appeared; returns the user's new state if it changed."""
         return self._change(user_id, {key: False}, key)
 
-    def disconnected(self, user_id: int, key: int) -> str | None:
+    def disconnected(self, user_id: int, key: int) -> State | None:
         """A connection ended; returns the user's new state if it changed."""
         if key not in self._away.get(user_id, {}):
             return None
         return self._change(user_id, None, key)
 
-    def set_away(self, user_id: int, key: int, away: bool) -> str | None:
+    def set_away(self, user_id: int, key: int, away: bool) -> State | None:
         """The connection reported active/away; returns the user's new state if it changed."""
         if key not in self._away.get(user_id, {}):
             return None

@@ -20,7 +20,7 @@ from typing import Any
 import trio
 
 from chatd.hub import Hub
-from chatd.presence import OFFLINE, PresenceTracker
+from chatd.presence import OFFLINE, PresenceTracker, State
 from chatd.wire import PresencePush, encode_server_frame
 
 # Long enough to gather a reconnect storm into a few pushes per connection, short enough that a
@@ -40,7 +40,7 @@ class PresencePusher:
         self._hub = hub
         self._tracker = tracker
         self._pending: dict[int, set[int]] = {}  # user -> channels whose members are to be told
-        self._told: dict[int, str] = {}  # user -> state last pushed; absent means offline
+        self._told: dict[int, State] = {}  # user -> state last pushed; absent means offline
         self._wake = trio.Event()
 
     def changed(self, user_id: int, channels: list[int]) -> None:
@@ -71,7 +71,7 @@ class PresencePusher:
                 del self._told[uid]
             else:
                 self._told[uid] = state
-            frame = encode_server_frame(PresencePush(uid, state))  # type: ignore[arg-type]
+            frame = encode_server_frame(PresencePush(uid, state))
             for sub, ch in self._hub.subscribers_by_channel(sorted(channels), PRESENCE_CHANNEL_MAX).items():
                 if sub.user_id != uid:
                     sub.deliver_ephemeral(ch, frame)

@@ -27,10 +27,13 @@ from chatd.clock import Clock
 from chatd.config import Config
 from chatd.dbctx import ensure_embedded_database
 from chatd.pgcluster import ClusterError, EmbeddedCluster
+from chatd.services import start_services
+from chatd.state import DaemonState, build_state
 from chatd.store import Database, open_database
+from chatd.store.channels import ensure_default_channel
 from chatd.store.migrate import apply_migrations
 from chatd.tls import ensure_tls
-from chatd.web.app import AppState, create_app
+from chatd.web.app import create_app
 
 log = logging.getLogger("chatd.server")
 
@@ -120,7 +123,7 @@ class ServeInfo:
 
     urls: list[str]
     fingerprint_sha256: str
-    state: AppState
+    state: DaemonState
 
 
 async def run_services(
@@ -145,8 +148,7 @@ async def run_services(
     _check_port_free(cfg)
     hc = _hypercorn_config(cfg, str(tls.cert) if tls else None, str(tls.key) if tls else None)
 
-    state = AppState(config=cfg, db=db, clock=clock or Clock())
-    from chatd.services import start_services  # the hub, listener and sweeps (layers above store)
+    state = build_state(cfg, db, clock)
 
     async with trio.open_nursery() as services:
         if cluster is not None:
@@ -196,9 +198,7 @@ async def serve(
                 applied = await apply_migrations(db)
                 if applied:
                     log.info("event=migrate.done applied=%s", ",".join(m.path.name for m in applied))
-                from chatd.services import bootstrap
-
-                await bootstrap(db)
+                await ensure_default_channel(db)
                 log.info("event=server.ready seconds=%.2f", time.monotonic() - t0)
                 await run_services(cfg, db, shutdown=shutdown, cluster=cluster, task_status=task_status)
         finally:

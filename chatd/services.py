@@ -1,7 +1,9 @@
-"""The daemon's long-lived services and first-start data, started by ``chatd.server``.
+"""The daemon's long-lived services, started by ``chatd.server`` in its service nursery.
 
-``start_services`` starts every background task in the server's service nursery (its one owner)
-and hangs what routes need on ``state``. ``bootstrap`` creates what a fresh database needs.
+``start_services`` starts every background task of ``state`` in ``nursery`` (their one owner)
+and returns once they are ready: the hub (channel actors), the presence pusher, the member-event
+pusher, the account-event handlers and the dead-session sweep, the session keeper, and last the
+LISTEN loop (so every handler is in place before the first notification arrives).
 """
 
 from __future__ import annotations
@@ -11,38 +13,17 @@ from typing import Any
 import trio
 
 from chatd.auth import events as auth_events
+from chatd.auth.keeper import keep_sessions
 from chatd.events import RESYNC
-from chatd.gateway import keep_sessions
-from chatd.hub import Hub
-from chatd.presence_push import PresencePusher
-from chatd.store import Database
-from chatd.web.app import AppState
-
-DEFAULT_CHANNEL = "general"
-DEFAULT_CHANNEL_DESCRIPTION = "Everyone is here. Say hello!"
+from chatd.state import DaemonState
 
 
-async def bootstrap(db: Database) -> None:
-    """Create the default public channel ``#general`` if it does not exist (idempotent)."""
-    await db.execute(
-        "bootstrap.general",
-        """INSERT INTO channels (name, name_key, description, private)
-           VALUES ($1, $1, $2, false) ON CONFLICT (name_key) DO NOTHING""",
-        DEFAULT_CHANNEL,
-        DEFAULT_CHANNEL_DESCRIPTION,
-    )
-
-
-async def start_services(nursery: trio.Nursery, state: AppState) -> None:
-    """Start the background services in ``nursery``; returns once they are ready."""
-    hub = Hub(state.db)
+async def start_services(nursery: trio.Nursery, state: DaemonState) -> None:
+    """Start the background services of ``state`` in ``nursery``; returns once they are ready."""
+    hub = state.hub
     await nursery.start(hub.run)
-    state.extras["hub"] = hub
-    presence_push = PresencePusher(hub, state.presence)
-    await nursery.start(presence_push.run)
-    state.extras["presence_push"] = presence_push
-    # Small follow-up tasks of requests (member.joined pushes) belong here, not to a request.
-    state.extras["member_events"] = nursery
+    await nursery.start(state.presence_push.run)
+    await nursery.start(state.membership.run)
 
     async def on_msg(event: dict[str, Any]) -> None:
         ch, seq = event.get("ch"), event.get("seq")
@@ -54,6 +35,9 @@ async def start_services(nursery: trio.Nursery, state: AppState) -> None:
 
     state.events.on("msg", on_msg)
     state.events.on(RESYNC, on_resync)
-    await nursery.start(auth_events.run, state)  # its handlers are in place before LISTEN starts
-    await nursery.start(keep_sessions, state)
+    cfg = state.config
+    await nursery.start(
+        auth_events.run, state.events, state.connections, state.db, state.clock, float(cfg.session_idle_secs)
+    )
+    await nursery.start(keep_sessions, state.sessions, state.connections, float(cfg.session_check_secs))
     await nursery.start(state.events.run, state.db)

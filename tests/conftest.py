@@ -19,11 +19,15 @@ import pytest
 import trio
 import trio_asyncio
 
+from chatd.auth.passwords import Passwords
 from chatd.clock import FakeClock
 from chatd.config import Config, load_config
 from chatd.pgcluster import EmbeddedCluster
 from chatd.store import Database, apply_migrations, open_database
+from chatd.store.channels import ensure_default_channel
+from tests.helpers.memory import MemoryDaemon, run_memory_daemon
 from tests.helpers.server import RunningServer, run_test_server
+from tests.test_auth_support import FAST_PARAMETERS
 
 TEMPLATE_DB = "chatd_template"
 _db_counter = itertools.count()
@@ -36,9 +40,7 @@ async def _prepare_template(cluster: EmbeddedCluster) -> None:
             await admin.execute("t.create", f'CREATE DATABASE "{TEMPLATE_DB}"')
         async with open_database(cluster.dsn_for(TEMPLATE_DB), 2, 30) as db:
             await apply_migrations(db)
-            from chatd.services import bootstrap
-
-            await bootstrap(db)
+            await ensure_default_channel(db)
 
 
 @pytest.fixture(scope="session")
@@ -109,4 +111,14 @@ async def server(
 ) -> AsyncIterator[RunningServer]:
     """A real chatd serving HTTPS and WebSockets on 127.0.0.1 for this test."""
     async with run_test_server(server_config, db, nursery, clock) as running:
+        yield running
+
+
+@pytest.fixture
+async def daemon(server_config: Config, db: Database, clock: FakeClock) -> AsyncIterator[MemoryDaemon]:
+    """The daemon's services and real WebSocket sessions, over memory transports (no HTTP, no TLS).
+
+    For tests of the session and below; ``server`` is for what needs the real stack.
+    """
+    async with run_memory_daemon(server_config, db, Passwords(FAST_PARAMETERS), clock) as running:
         yield running

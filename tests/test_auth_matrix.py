@@ -132,9 +132,9 @@ async def run_row(
 def test_matrix_sees_every_account_route() -> None:
     """The enumeration itself works: the known routes are in it (else the matrix is vacuous)."""
     from chatd.config import load_config
-    from chatd.web.app import AppState
+    from chatd.state import build_state
 
-    app = create_app(AppState(config=load_config(env={}), db=None))  # type: ignore[arg-type]
+    app = create_app(build_state(load_config(env={}), None))  # type: ignore[arg-type]
     endpoints = {r.endpoint for r in app.url_map.iter_rules()}
     assert PUBLIC_ENDPOINTS | PAGE_ENDPOINTS <= endpoints
     assert {"api_logout", "api_me", "api_sessions", "api_revoke_session", "api_revoke_all", "api_password"} <= endpoints

@@ -6,8 +6,8 @@ import re
 
 import pytest
 
-from chatd.web.app import client_dir
 from chatd.web.guard import safe_next
+from chatd.web.static import client_dir
 from tests.helpers.server import RunningServer
 from tests.test_auth_support import Client, cookie_header, fast_passwords
 

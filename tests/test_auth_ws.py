@@ -167,9 +167,9 @@ async def assert_session_expired_then_4001(ws: WebSocketConnection) -> None:
 
 def test_ws_entry_points_are_known() -> None:
     from chatd.config import load_config
-    from chatd.web.app import AppState
+    from chatd.state import build_state
 
-    app = create_app(AppState(config=load_config(env={}), db=None))  # type: ignore[arg-type]
+    app = create_app(build_state(load_config(env={}), None))  # type: ignore[arg-type]
     ws_rules = {r.rule for r in app.url_map.iter_rules() if getattr(r, "websocket", False)}
     assert ws_rules == {"/ws"}
 

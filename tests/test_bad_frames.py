@@ -10,8 +10,9 @@ from pathlib import Path
 import pytest
 import trio
 
-from chatd.gateway import PROTOCOL_ERRORS_MAX
+from chatd.gateway.session import PROTOCOL_ERRORS_MAX
 from tests.helpers.client import connect, general_id, register
+from tests.helpers.memory import MemoryDaemon
 from tests.helpers.server import RunningServer
 
 FAIL_VECTORS = [bytes.fromhex(v["hex"]) for v in json.loads(
@@ -20,14 +21,22 @@ FAIL_VECTORS = [bytes.fromhex(v["hex"]) for v in json.loads(
 
 
 @pytest.fixture
-async def pair(server: RunningServer):  # type: ignore[no-untyped-def]
+async def pair(daemon: MemoryDaemon):  # type: ignore[no-untyped-def]
+    alice, bob = await register(daemon, "alice"), await register(daemon, "bob")
+    async with connect(daemon, alice) as a, connect(daemon, bob) as b:
+        yield a, b, general_id(a)
+
+
+@pytest.fixture
+async def server_pair(server: RunningServer):  # type: ignore[no-untyped-def]
+    """Two clients of the real stack (TLS, Hypercorn), for what the transport itself answers."""
     alice, bob = await register(server, "alice"), await register(server, "bob")
     async with connect(server, alice) as a, connect(server, bob) as b:
         yield a, b, general_id(a)
 
 
-async def test_text_frame_closes_1003(server: RunningServer, pair) -> None:  # type: ignore[no-untyped-def]
-    a, b, ch = pair
+async def test_text_frame_closes_1003(server: RunningServer, server_pair) -> None:  # type: ignore[no-untyped-def]
+    a, b, ch = server_pair
     await a.send_message(ch, "before")
     async with connect(server, await register(server, "mallory")) as m:
         await m.send_raw('{"op": "hello"}')
@@ -38,8 +47,8 @@ async def test_text_frame_closes_1003(server: RunningServer, pair) -> None:  # t
     await b.wait_msgs(ch, 2)
 
 
-async def test_oversized_frame_closes_1009(server: RunningServer, pair) -> None:  # type: ignore[no-untyped-def]
-    a, _b, ch = pair
+async def test_oversized_frame_closes_1009(server: RunningServer, server_pair) -> None:  # type: ignore[no-untyped-def]
+    a, _b, ch = server_pair
     async with connect(server, await register(server, "mallory")) as m:
         await m.send_raw(b"\xa1" + b"\x61x" + b"\x5a" + (10**6).to_bytes(4, "big") + b"\0" * 10**6)
         closed = await m.wait_closed()
@@ -47,9 +56,9 @@ async def test_oversized_frame_closes_1009(server: RunningServer, pair) -> None:
     assert (await a.send_message(ch, "fine"))["op"] == "ack"
 
 
-async def test_every_malformed_cbor_item_gets_bad_frame(server: RunningServer, pair) -> None:  # type: ignore[no-untyped-def]
+async def test_every_malformed_cbor_item_gets_bad_frame(daemon: MemoryDaemon, pair) -> None:  # type: ignore[no-untyped-def]
     a, _b, ch = pair
-    async with connect(server, await register(server, "mallory")) as m:
+    async with connect(daemon, await register(daemon, "mallory")) as m:
         for i, data in enumerate(FAIL_VECTORS):
             await m.send_raw(data)
             err = await m.wait_push("error")
@@ -71,8 +80,8 @@ async def test_every_malformed_cbor_item_gets_bad_frame(server: RunningServer, p
         (b"\x83\x01\x02\x03", "bad_frame"),  # not a map
     ],
 )
-async def test_malformed_frames(server: RunningServer, frame: bytes, code: str) -> None:
-    async with connect(server, await register(server, "mallory")) as m:
+async def test_malformed_frames(daemon: MemoryDaemon, frame: bytes, code: str) -> None:
+    async with connect(daemon, await register(daemon, "mallory")) as m:
         await m.send_raw(frame)
         err = await m.wait_push("error")
         assert err["code"] == code
@@ -100,34 +109,34 @@ async def test_malformed_frames(server: RunningServer, frame: bytes, code: str) 
         ({"op": "channel.create", "name": 7}, "bad_frame"),
     ],
 )
-async def test_bad_fields_get_their_code_with_the_rid(server: RunningServer, fields: dict[str, object], code: str) -> None:
-    async with connect(server, await register(server, "mallory")) as m:
+async def test_bad_fields_get_their_code_with_the_rid(daemon: MemoryDaemon, fields: dict[str, object], code: str) -> None:
+    async with connect(daemon, await register(daemon, "mallory")) as m:
         reply = await m.request(**fields)  # type: ignore[arg-type]
         assert reply["op"] == "error" and reply["code"] == code, reply
         assert (await m.request("ping"))["op"] == "ok"
 
 
-async def test_integer_beyond_int64_is_bad_frame_without_rid(server: RunningServer) -> None:
-    async with connect(server, await register(server, "mallory")) as m:
+async def test_integer_beyond_int64_is_bad_frame_without_rid(daemon: MemoryDaemon) -> None:
+    async with connect(daemon, await register(daemon, "mallory")) as m:
         await m.send("send", ch=2**64 - 1, cid=b"0" * 16, body="x")
         err = await m.wait_push("error")  # the frame is not decodable: its rid cannot be read
         assert err["code"] == "bad_frame" and "rid" not in err
         assert (await m.request("ping"))["op"] == "ok"
 
 
-async def test_send_to_missing_channel_and_to_public_channel_not_joined(server: RunningServer, pair) -> None:  # type: ignore[no-untyped-def]
+async def test_send_to_missing_channel_and_to_public_channel_not_joined(daemon: MemoryDaemon, pair) -> None:  # type: ignore[no-untyped-def]
     a, b, _ch = pair
     other = (await a.ok("channel.create", name="not-joined-by-bob"))["channel"]["id"]
     err = await b.request("send", ch=10**9, cid=os.urandom(16), body="x")
     assert err["code"] == "not_found"
     err = await b.request("send", ch=other, cid=os.urandom(16), body="x")
     assert err["code"] == "not_member"
-    assert await server.db.fetchval("t", "SELECT count(*) FROM messages WHERE channel_id = $1", other) == 0
+    assert await daemon.db.fetchval("t", "SELECT count(*) FROM messages WHERE channel_id = $1", other) == 0
 
 
-async def test_requests_before_hello(server: RunningServer) -> None:
-    acct = await register(server, "mallory")
-    async with connect(server, acct, hello=False) as m:
+async def test_requests_before_hello(daemon: MemoryDaemon) -> None:
+    acct = await register(daemon, "mallory")
+    async with connect(daemon, acct, hello=False) as m:
         err = await m.request("channels")
         assert err["code"] == "hello_required"
         reply = await m.request("hello", v=1)
@@ -136,29 +145,29 @@ async def test_requests_before_hello(server: RunningServer) -> None:
         assert err["code"] == "bad_frame"
 
 
-async def test_unsupported_version_closes_4400(server: RunningServer) -> None:
-    acct = await register(server, "mallory")
-    async with connect(server, acct, hello=False) as m:
+async def test_unsupported_version_closes_4400(daemon: MemoryDaemon) -> None:
+    acct = await register(daemon, "mallory")
+    async with connect(daemon, acct, hello=False) as m:
         err = await m.request("hello", v=2)
         assert err["code"] == "unsupported_version"
         assert (await m.wait_closed()).code == 4400
 
 
-async def test_many_malformed_frames_in_a_row_close_4400(server: RunningServer) -> None:
-    async with connect(server, await register(server, "mallory")) as m:
+async def test_many_malformed_frames_in_a_row_close_4400(daemon: MemoryDaemon) -> None:
+    async with connect(daemon, await register(daemon, "mallory")) as m:
         for _ in range(PROTOCOL_ERRORS_MAX):
             await m.send_raw(b"\xff")
         assert (await m.wait_closed()).code == 4400
 
 
-async def test_a_flood_is_rate_limited_not_fatal_to_others(server: RunningServer, pair, monkeypatch) -> None:  # type: ignore[no-untyped-def]
-    from chatd import gateway
+async def test_a_flood_is_rate_limited_not_fatal_to_others(daemon: MemoryDaemon, pair, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    from chatd.gateway import session as gateway
 
     # A small bucket, so the flood outruns the refill however slowly this machine sends it.
     monkeypatch.setattr(gateway, "RATE_PER_SEC", 20.0)
     monkeypatch.setattr(gateway, "RATE_BURST", 40.0)
     a, b, ch = pair
-    async with connect(server, await register(server, "mallory")) as m:
+    async with connect(daemon, await register(daemon, "mallory")) as m:
         rids = [await m.send("ping") for _ in range(400)]
         replies = [await m.reply(rid) for rid in rids]
         limited = [r for r in replies if r["op"] == "error"]
@@ -168,16 +177,16 @@ async def test_a_flood_is_rate_limited_not_fatal_to_others(server: RunningServer
         assert ack["op"] == "ack"
 
 
-async def test_nothing_stored_is_lost_by_bad_input(server: RunningServer, pair) -> None:  # type: ignore[no-untyped-def]
+async def test_nothing_stored_is_lost_by_bad_input(daemon: MemoryDaemon, pair) -> None:  # type: ignore[no-untyped-def]
     a, b, ch = pair
     for i in range(3):
         await a.send_message(ch, f"keep {i}")
-    async with connect(server, await register(server, "mallory")) as m:
+    async with connect(daemon, await register(daemon, "mallory")) as m:
         for data in FAIL_VECTORS[: PROTOCOL_ERRORS_MAX - 1]:
             await m.send_raw(data)
         await m.send_raw("text")
         assert (await m.wait_closed()).code == 1003
-    rows = await server.db.fetch("t", "SELECT body FROM messages WHERE channel_id = $1 ORDER BY seq", ch)
+    rows = await daemon.db.fetch("t", "SELECT body FROM messages WHERE channel_id = $1 ORDER BY seq", ch)
     assert [r["body"] for r in rows] == ["keep 0", "keep 1", "keep 2"]
     with trio.fail_after(5):
         await b.wait_msgs(ch, 3)

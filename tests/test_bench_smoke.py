@@ -133,7 +133,7 @@ def test_profile_summary_gives_each_layers_share() -> None:
     from bench.profile import summarize_raw
 
     stacks = Counter({
-        "thread (1);run (trio/_core/_run.py:1);unrolled_run (trio/_core/_run.py:2);Connection._writer (chatd/gateway.py:3);send_all (trio/_ssl.py:4)": 3,
+        "thread (1);run (trio/_core/_run.py:1);unrolled_run (trio/_core/_run.py:2);Outbound.write_all (chatd/gateway/outbound.py:3);send_all (trio/_ssl.py:4)": 3,
         "thread (1);run (trio/_core/_run.py:1);unrolled_run (trio/_core/_run.py:2);fetch (asyncpg/connection.py:5)": 1,
     })
     text = summarize_raw(stacks)
@@ -141,7 +141,7 @@ def test_profile_summary_gives_each_layers_share() -> None:
     layers = text.split("layers")[1].split("self time")[0]
     assert "100.0%  trio scheduler (unrolled_run)" in layers
     assert " 75.0%  TLS (trio SSLStream, ssl)" in layers
-    assert " 75.0%  gateway writer (Connection._writer)" in layers
+    assert " 75.0%  gateway writer (Outbound.write_all)" in layers
     assert " 25.0%  asyncpg" in layers
     assert "Hypercorn" not in layers  # no sample passed through it
     assert " 75.0%  send_all (trio/_ssl.py)" in text.split("self time")[1].split("inclusive")[0]

@@ -8,12 +8,12 @@ import os
 import trio
 
 from tests.helpers.client import Client, connect, general_id, register
-from tests.helpers.server import RunningServer
+from tests.helpers.memory import MemoryDaemon
 
 
-async def test_create_public_channel_and_another_user_joins(server: RunningServer) -> None:
-    alice, bob = await register(server, "alice"), await register(server, "bob")
-    async with connect(server, alice) as a, connect(server, alice) as a_tab2, connect(server, bob) as b:
+async def test_create_public_channel_and_another_user_joins(daemon: MemoryDaemon) -> None:
+    alice, bob = await register(daemon, "alice"), await register(daemon, "bob")
+    async with connect(daemon, alice) as a, connect(daemon, alice) as a_tab2, connect(daemon, bob) as b:
         made = await a.ok("channel.create", name="Ürün-Planung 🚀", description="roadmap")
         ch = made["channel"]
         assert ch["role"] == "owner" and ch["private"] is False and ch["name"] == "Ürün-Planung 🚀"
@@ -35,9 +35,9 @@ async def test_create_public_channel_and_another_user_joins(server: RunningServe
         assert msg["seq"] == ack["seq"]
 
 
-async def test_name_taken_case_insensitively_with_existing_id_for_public(server: RunningServer) -> None:
-    alice = await register(server, "alice")
-    async with connect(server, alice) as a:
+async def test_name_taken_case_insensitively_with_existing_id_for_public(daemon: MemoryDaemon) -> None:
+    alice = await register(daemon, "alice")
+    async with connect(daemon, alice) as a:
         pub = await a.ok("channel.create", name="Random")
         err = await a.request("channel.create", name="RANDOM")
         assert err["code"] == "name_taken" and err["existing"] == pub["channel"]["id"]
@@ -46,12 +46,12 @@ async def test_name_taken_case_insensitively_with_existing_id_for_public(server:
         assert err["code"] == "name_taken" and "existing" not in err
 
 
-async def test_racing_creates_of_one_name_exactly_one_wins(server: RunningServer) -> None:
-    accounts = [await register(server, f"racer{i}") for i in range(6)]
+async def test_racing_creates_of_one_name_exactly_one_wins(daemon: MemoryDaemon) -> None:
+    accounts = [await register(daemon, f"racer{i}") for i in range(6)]
     replies: list[dict[str, object]] = []
 
     async def create(acct, task_status):  # type: ignore[no-untyped-def]
-        async with connect(server, acct) as c:
+        async with connect(daemon, acct) as c:
             task_status.started()
             await go.wait()
             replies.append(await c.request("channel.create", name="Launch"))
@@ -67,9 +67,9 @@ async def test_racing_creates_of_one_name_exactly_one_wins(server: RunningServer
     assert all(r["code"] == "name_taken" for r in losers)
 
 
-async def test_invalid_channel_names(server: RunningServer) -> None:
-    alice = await register(server, "alice")
-    async with connect(server, alice) as a:
+async def test_invalid_channel_names(daemon: MemoryDaemon) -> None:
+    alice = await register(daemon, "alice")
+    async with connect(daemon, alice) as a:
         for name in ["", "   ", "x" * 81, "evil\u202egnp.exe", "tab\tname", "\x00"]:
             err = await a.request("channel.create", name=name)
             assert err["code"] == "invalid_name", (name, err)
@@ -79,9 +79,9 @@ async def test_invalid_channel_names(server: RunningServer) -> None:
         assert ok["channel"]["name"] == "👨‍👩‍👧 family"
 
 
-async def test_browse_pages_through_many_channels(server: RunningServer) -> None:
-    alice = await register(server, "alice")
-    async with connect(server, alice) as a:
+async def test_browse_pages_through_many_channels(daemon: MemoryDaemon) -> None:
+    alice = await register(daemon, "alice")
+    async with connect(daemon, alice) as a:
         for rid in [await a.send("channel.create", name=f"room-{i:03d}") for i in range(120)]:
             assert (await a.reply(rid))["op"] == "ok"
         seen: list[str] = []
@@ -100,9 +100,9 @@ async def test_browse_pages_through_many_channels(server: RunningServer) -> None
         assert [c["name"] for c in filtered["channels"]] == [f"room-{i}" for i in range(110, 120)]
 
 
-async def test_leave_stops_delivery_and_tells_the_others(server: RunningServer) -> None:
-    alice, bob = await register(server, "alice"), await register(server, "bob")
-    async with connect(server, alice) as a, connect(server, bob) as b, connect(server, bob) as b2:
+async def test_leave_stops_delivery_and_tells_the_others(daemon: MemoryDaemon) -> None:
+    alice, bob = await register(daemon, "alice"), await register(daemon, "bob")
+    async with connect(daemon, alice) as a, connect(daemon, bob) as b, connect(daemon, bob) as b2:
         ch = general_id(a)
         await b.ok("channel.leave", ch=ch)
         await b2.wait_push("channel.removed", ch=ch)
@@ -137,9 +137,9 @@ async def _private_channel_answers(c: Client, ch: int) -> list[dict[str, object]
     return out
 
 
-async def test_private_channel_is_indistinguishable_from_a_missing_one(server: RunningServer) -> None:
-    alice, eve = await register(server, "alice"), await register(server, "eve")
-    async with connect(server, alice) as a, connect(server, eve) as e:
+async def test_private_channel_is_indistinguishable_from_a_missing_one(daemon: MemoryDaemon) -> None:
+    alice, eve = await register(daemon, "alice"), await register(daemon, "eve")
+    async with connect(daemon, alice) as a, connect(daemon, eve) as e:
         secret = (await a.ok("channel.create", name="secret plans", private=True))["channel"]["id"]
         await a.send_message(secret, "the password is swordfish")
         missing = secret + 1000
@@ -154,9 +154,9 @@ async def test_private_channel_is_indistinguishable_from_a_missing_one(server: R
         assert not any(p.get("ch") == secret for p in e.pushes)
 
 
-async def test_invite_to_private_channel_makes_it_visible_live(server: RunningServer) -> None:
-    alice, bob, carol = await register(server, "alice"), await register(server, "bob"), await register(server, "carol")
-    async with connect(server, alice) as a, connect(server, bob) as b, connect(server, carol) as c:
+async def test_invite_to_private_channel_makes_it_visible_live(daemon: MemoryDaemon) -> None:
+    alice, bob, carol = await register(daemon, "alice"), await register(daemon, "bob"), await register(daemon, "carol")
+    async with connect(daemon, alice) as a, connect(daemon, bob) as b, connect(daemon, carol) as c:
         secret = (await a.ok("channel.create", name="inner circle", private=True))["channel"]["id"]
         err = await a.request("channel.invite", ch=secret, user="nobody-here")
         assert err["code"] == "user_not_found"
@@ -173,9 +173,9 @@ async def test_invite_to_private_channel_makes_it_visible_live(server: RunningSe
         assert c.msgs(secret) == []
 
 
-async def test_owner_leaving_hands_over_ownership(server: RunningServer) -> None:
-    alice, bob = await register(server, "alice"), await register(server, "bob")
-    async with connect(server, alice) as a, connect(server, bob) as b:
+async def test_owner_leaving_hands_over_ownership(daemon: MemoryDaemon) -> None:
+    alice, bob = await register(daemon, "alice"), await register(daemon, "bob")
+    async with connect(daemon, alice) as a, connect(daemon, bob) as b:
         ch = (await a.ok("channel.create", name="handover", private=True))["channel"]["id"]
         await a.ok("channel.invite", ch=ch, user="bob")
         await b.wait_push("channel.added")
@@ -184,9 +184,9 @@ async def test_owner_leaving_hands_over_ownership(server: RunningServer) -> None
         assert [(m["name"], m["role"]) for m in members["members"]] == [("bob", "owner")]
 
 
-async def test_typing_reaches_other_members_only(server: RunningServer) -> None:
-    alice, bob = await register(server, "alice", "Alice A."), await register(server, "bob")
-    async with connect(server, alice) as a, connect(server, alice) as a_phone, connect(server, bob) as b:
+async def test_typing_reaches_other_members_only(daemon: MemoryDaemon) -> None:
+    alice, bob = await register(daemon, "alice", "Alice A."), await register(daemon, "bob")
+    async with connect(daemon, alice) as a, connect(daemon, alice) as a_phone, connect(daemon, bob) as b:
         ch = general_id(a)
         await a.ok("typing", ch=ch)
         push = await b.wait_push("typing", ch=ch)

@@ -10,8 +10,8 @@ import trio
 import trio.testing
 
 from chatd.hub import Hub, SendRequest
-from chatd.store import Database
-from chatd.store.messages import post_messages
+from chatd.store import Database, StoreError
+from chatd.store.messages import Posted, post_messages
 from chatd.wire import decode_server_frame
 
 
@@ -54,8 +54,16 @@ async def hub(db: Database, nursery: trio.Nursery) -> AsyncIterator[Hub]:
     yield h
 
 
-def req(uid: int, body: str, cid: bytes | None = None) -> SendRequest:
-    return SendRequest(uid, f"u{uid}", f"User {uid}", cid or os.urandom(16), body)
+async def send(hub: Hub, ch: int, uid: int, body: str, cid: bytes | None = None) -> Posted:
+    """Post through the production path: submit to the actor, the result comes to ``on_done``."""
+    done = trio.Event()
+    req = SendRequest(uid, f"u{uid}", f"User {uid}", cid or os.urandom(16), body, lambda _: done.set())
+    hub.actor(ch).submit(req)
+    await done.wait()
+    if isinstance(req.result, StoreError):
+        raise req.result
+    assert req.result is not None
+    return req.result
 
 
 async def test_seqs_are_dense_and_acks_match_storage(db: Database, hub: Hub) -> None:
@@ -66,7 +74,7 @@ async def test_seqs_are_dense_and_acks_match_storage(db: Database, hub: Hub) -> 
     results = []
 
     async def one(i: int) -> None:
-        results.append(await hub.send(ch, req(uid, f"m{i}")))
+        results.append(await send(hub, ch, uid, f"m{i}"))
 
     async with trio.open_nursery() as n:
         for i in range(300):
@@ -82,8 +90,8 @@ async def test_retried_cid_yields_the_same_message(db: Database, hub: Hub) -> No
     uid = await make_user(db, "bob")
     ch = await make_channel(db, "retry")
     cid = os.urandom(16)
-    first = await hub.send(ch, req(uid, "hello", cid))
-    again = await hub.send(ch, req(uid, "hello", cid))
+    first = await send(hub, ch, uid, "hello", cid)
+    again = await send(hub, ch, uid, "hello", cid)
     assert (again.seq, again.id, again.existed) == (first.seq, first.id, True)
     assert await db.fetchval("t", "SELECT count(*) FROM messages WHERE channel_id = $1", ch) == 1
 
@@ -92,7 +100,7 @@ async def test_duplicate_cid_inside_one_batch_is_stored_once(db: Database) -> No
     uid = await make_user(db, "carol")
     ch = await make_channel(db, "batch")
     cid = os.urandom(16)
-    out = await post_messages(db, ch, [uid, uid, uid], [cid, os.urandom(16), cid], ["a", "b", "a"])
+    out = await post_messages(db, channel_id=ch, users=[uid, uid, uid], cids=[cid, os.urandom(16), cid], bodies=["a", "b", "a"])
     assert [p.existed for p in out] == [False, False, True]
     assert out[0].seq == out[2].seq == 1 and out[1].seq == 2
     assert await db.fetchval("t", "SELECT last_seq FROM channels WHERE id = $1", ch) == 2
@@ -100,7 +108,7 @@ async def test_duplicate_cid_inside_one_batch_is_stored_once(db: Database) -> No
 
 async def test_post_to_missing_channel_reports_no_seq(db: Database) -> None:
     uid = await make_user(db, "dan")
-    out = await post_messages(db, 999999, [uid], [os.urandom(16)], ["x"])
+    out = await post_messages(db, channel_id=999999, users=[uid], cids=[os.urandom(16)], bodies=["x"])
     assert out[0].seq is None
 
 
@@ -120,7 +128,7 @@ async def test_posting_probes_the_index_instead_of_scanning_messages(db: Databas
     await db.execute("t.analyze", "ANALYZE messages")
     retry_cid = bytes.fromhex(f"{77:032x}")  # seed message 77, sent again
     async with db.transaction("t.post") as tx:
-        out = await post_messages(tx, ch, [uid, uid], [os.urandom(16), retry_cid], ["new", "seed 77"])
+        out = await post_messages(tx, channel_id=ch, users=[uid, uid], cids=[os.urandom(16), retry_cid], bodies=["new", "seed 77"])
         scans = await tx.fetchval(
             "t.scans", "SELECT seq_scan FROM pg_stat_xact_user_tables WHERE relname = 'messages'"
         )
@@ -134,9 +142,9 @@ async def test_message_committed_elsewhere_is_fanned_out_in_order(db: Database, 
     ch = await make_channel(db, "gap")
     rec = Recorder()
     hub.subscribe(ch, rec)
-    await hub.send(ch, req(uid, "one"))
-    await post_messages(db, ch, [uid], [os.urandom(16)], ["two (elsewhere)"])
-    await hub.send(ch, req(uid, "three"))
+    await send(hub, ch, uid, "one")
+    await post_messages(db, channel_id=ch, users=[uid], cids=[os.urandom(16)], bodies=["two (elsewhere)"])
+    await send(hub, ch, uid, "three")
     assert rec.seqs == [1, 2, 3]
     assert [f["body"] for f in rec.frames] == ["one", "two (elsewhere)", "three"]
 
@@ -146,8 +154,8 @@ async def test_notify_catch_up_broadcasts_foreign_commit(db: Database, hub: Hub)
     ch = await make_channel(db, "notify")
     rec = Recorder()
     hub.subscribe(ch, rec)
-    await hub.send(ch, req(uid, "mine"))
-    await post_messages(db, ch, [uid], [os.urandom(16)], ["from the CLI"])
+    await send(hub, ch, uid, "mine")
+    await post_messages(db, channel_id=ch, users=[uid], cids=[os.urandom(16)], bodies=["from the CLI"])
     hub.notify_committed(ch, 2)
     with trio.fail_after(10):
         while rec.seqs != [1, 2]:
@@ -159,9 +167,35 @@ async def test_nothing_is_broadcast_when_the_commit_fails(db: Database, hub: Hub
     ch = await make_channel(db, "fail")
     rec = Recorder()
     hub.subscribe(ch, rec)
-    from chatd.store import StoreError
-
     with pytest.raises(StoreError):
-        await hub.send(ch, req(123456789, "no such user: foreign key fails"))  # nothing committed
+        await send(hub, ch, 123456789, "no such user: foreign key fails")  # nothing committed
     assert rec.seqs == []
     assert await db.fetchval("t", "SELECT last_seq FROM channels WHERE id = $1", ch) == 0
+
+
+async def test_a_bug_in_an_actor_answers_its_senders_and_the_channel_recovers(
+    db: Database, hub: Hub, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Crash policy: the bug is logged with its traceback, every waiting sender is answered
+    (unavailable: retry with the same cid), the daemon goes on, the next send starts a new actor."""
+    from chatd.hub import ChannelActor
+    from chatd.store import Unavailable
+
+    uid = await make_user(db, "hal")
+    ch = await make_channel(db, "crash")
+    real_post = ChannelActor._post
+    calls = 0
+
+    async def post_with_a_bug(self: ChannelActor, db: Database, sends: list[SendRequest]) -> None:
+        nonlocal calls
+        calls += 1
+        if calls == 1:
+            raise RuntimeError("a bug in the sequencer")
+        await real_post(self, db, sends)
+
+    monkeypatch.setattr(ChannelActor, "_post", post_with_a_bug)
+    with pytest.raises(Unavailable):
+        await send(hub, ch, uid, "meets the bug")
+    assert "event=hub.actor_crashed" in caplog.text and "RuntimeError: a bug in the sequencer" in caplog.text
+    after = await send(hub, ch, uid, "after the bug")
+    assert after.seq == 1 and not after.existed

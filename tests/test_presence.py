@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from chatd.presence import AWAY, OFFLINE, ONLINE, PresenceTracker
 from tests.helpers.client import connect, general_id, register
-from tests.helpers.server import RunningServer
+from tests.helpers.memory import MemoryDaemon
 
 
 def test_tracker_states() -> None:
@@ -21,19 +21,19 @@ def test_tracker_states() -> None:
     assert t.set_away(1, 10, True) is None  # unknown connection: ignored
 
 
-async def test_presence_is_pushed_to_users_sharing_a_channel(server: RunningServer) -> None:
-    alice, bob, eve = [await register(server, n) for n in ("alice", "bob", "eve")]
-    async with connect(server, alice) as a, connect(server, eve) as e:
+async def test_presence_is_pushed_to_users_sharing_a_channel(daemon: MemoryDaemon) -> None:
+    alice, bob, eve = [await register(daemon, n) for n in ("alice", "bob", "eve")]
+    async with connect(daemon, alice) as a, connect(daemon, eve) as e:
         ch = general_id(a)
         await e.ok("channel.leave", ch=ch)  # eve shares no channel with bob from now on
-        async with connect(server, bob) as b:
+        async with connect(daemon, bob) as b:
             bob_id = b.hello["user"]["id"]  # type: ignore[attr-defined]
             assert (await a.wait_push("presence", user=bob_id))["state"] == "online"
             members = {m["name"]: m["presence"] for m in (await a.ok("members", ch=ch))["members"]}
             assert members == {"alice": "online", "bob": "online"}
             await b.ok("presence.set", state="away")
             assert (await a.wait_push("presence", user=bob_id))["state"] == "away"
-            async with connect(server, bob) as b_phone:
+            async with connect(daemon, bob) as b_phone:
                 assert (await a.wait_push("presence", user=bob_id))["state"] == "online"
                 await b_phone.ok("presence.set", state="away")
                 assert (await a.wait_push("presence", user=bob_id))["state"] == "away"

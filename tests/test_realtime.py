@@ -1,4 +1,8 @@
-"""The real-time core end to end: a real chatd, real WebSockets, the invariants of DESIGN.md §3."""
+"""The real-time core: the invariants of DESIGN.md §3 through real sessions.
+
+Most tests run the daemon's sessions over memory transports (``daemon``); the first and the
+shutdown test go through the real stack (TLS, Hypercorn, WebSockets) end to end.
+"""
 
 from __future__ import annotations
 
@@ -9,6 +13,7 @@ import trio.testing
 
 from chatd.store import Database
 from tests.helpers.client import Account, connect, general_id, register
+from tests.helpers.memory import MemoryDaemon
 from tests.helpers.server import RunningServer
 
 
@@ -32,31 +37,31 @@ async def test_message_reaches_everyone_and_the_ack_means_committed(server: Runn
         assert own["cid"] == got["cid"]
 
 
-async def test_retried_cid_is_one_message_with_one_seq(server: RunningServer) -> None:
-    alice = await register(server, "alice")
-    async with connect(server, alice) as a:
+async def test_retried_cid_is_one_message_with_one_seq(daemon: MemoryDaemon) -> None:
+    alice = await register(daemon, "alice")
+    async with connect(daemon, alice) as a:
         ch = general_id(a)
         cid = os.urandom(16)
         first = await a.send_message(ch, "once", cid)
         again = await a.send_message(ch, "once", cid)
         assert (again["seq"], again["id"]) == (first["seq"], first["id"])
-    async with connect(server, alice) as a2:  # a retry after reconnecting, too
+    async with connect(daemon, alice) as a2:  # a retry after reconnecting, too
         third = await a2.send_message(ch, "once", cid)
         assert third["seq"] == first["seq"]
-    assert len(await _stored(server.db, ch)) == 1
+    assert len(await _stored(daemon.db, ch)) == 1
 
 
-async def test_twenty_clients_two_hundred_sends_each(server: RunningServer) -> None:
+async def test_twenty_clients_two_hundred_sends_each(daemon: MemoryDaemon) -> None:
     """Every client sees the same order; seqs 1..4000 dense; every ack matches the database."""
     n_clients, n_sends = 20, 200
-    accounts = [await register(server, f"user{i:02d}") for i in range(n_clients)]
+    accounts = [await register(daemon, f"user{i:02d}") for i in range(n_clients)]
     acks: list[dict[str, object]] = []
     orders: list[list[int]] = []
     bodies: list[list[str]] = []
     channel: list[int] = []
 
     async def run_client(acct: Account, task_status: trio.TaskStatus[None]) -> None:
-        async with connect(server, acct) as c:
+        async with connect(daemon, acct) as c:
             task_status.started()
             await go.wait()
             ch = general_id(c)
@@ -81,7 +86,7 @@ async def test_twenty_clients_two_hundred_sends_each(server: RunningServer) -> N
     expected = list(range(1, n_clients * n_sends + 1))
     assert all(order == expected for order in orders)
     assert all(b == bodies[0] for b in bodies)
-    stored = await _stored(server.db, ch)
+    stored = await _stored(daemon.db, ch)
     assert [s for s, _, _ in stored] == expected
     by_seq = {s: i for s, i, _ in stored}
     assert all(by_seq[a["seq"]] == a["id"] for a in acks)  # type: ignore[index]
@@ -92,19 +97,19 @@ async def test_twenty_clients_two_hundred_sends_each(server: RunningServer) -> N
         assert mine == [f"{acct.username} #{i}" for i in range(n_sends)]
 
 
-async def test_resume_delivers_every_missed_message_in_order_then_live(server: RunningServer) -> None:
-    alice, bob = await register(server, "alice"), await register(server, "bob")
-    async with connect(server, alice) as a:
+async def test_resume_delivers_every_missed_message_in_order_then_live(daemon: MemoryDaemon) -> None:
+    alice, bob = await register(daemon, "alice"), await register(daemon, "bob")
+    async with connect(daemon, alice) as a:
         ch = general_id(a)
         for i in range(5):
             await a.send_message(ch, f"before {i}")
-        async with connect(server, bob) as b:
+        async with connect(daemon, bob) as b:
             await a.send_message(ch, "seen live")
             [live] = await b.wait_msgs(ch, 1)
             last_seen = live["seq"]
         for i in range(7):  # bob is away
             await a.send_message(ch, f"missed {i}")
-        async with connect(server, bob, resume=[[ch, last_seen]]) as b2:
+        async with connect(daemon, bob, resume=[[ch, last_seen]]) as b2:
             replay = await b2.wait_msgs(ch, 7)
             caught = await b2.wait_push("caughtup", ch=ch)
             assert [m["body"] for m in replay] == [f"missed {i}" for i in range(7)]
@@ -115,9 +120,9 @@ async def test_resume_delivers_every_missed_message_in_order_then_live(server: R
             assert [m["seq"] for m in msgs] == list(range(last_seen + 1, last_seen + 9))
 
 
-async def test_resume_while_messages_keep_arriving_has_no_gap_and_no_duplicate(server: RunningServer) -> None:
-    alice, bob = await register(server, "alice"), await register(server, "bob")
-    async with connect(server, alice) as a:
+async def test_resume_while_messages_keep_arriving_has_no_gap_and_no_duplicate(daemon: MemoryDaemon) -> None:
+    alice, bob = await register(daemon, "alice"), await register(daemon, "bob")
+    async with connect(daemon, alice) as a:
         ch = general_id(a)
         for i in range(300):
             await a.send("send", ch=ch, cid=os.urandom(16), body=f"m{i}")
@@ -128,20 +133,20 @@ async def test_resume_while_messages_keep_arriving_has_no_gap_and_no_duplicate(s
                     await trio.lowlevel.checkpoint()
 
             nursery.start_soon(keep_sending)
-            async with connect(server, bob, resume=[[ch, 0]]) as b:
+            async with connect(daemon, bob, resume=[[ch, 0]]) as b:
                 msgs = await b.wait_msgs(ch, 500)
         assert [m["seq"] for m in msgs] == list(range(1, 501))
 
 
-async def test_resume_gap_over_the_cap_answers_resync(server: RunningServer) -> None:
-    cap = server.config.resume_cap
-    alice = await register(server, "alice")
-    async with connect(server, alice) as a:
+async def test_resume_gap_over_the_cap_answers_resync(daemon: MemoryDaemon) -> None:
+    cap = daemon.config.resume_cap
+    alice = await register(daemon, "alice")
+    async with connect(daemon, alice) as a:
         ch = general_id(a)
         pending = [await a.send("send", ch=ch, cid=os.urandom(16), body=f"m{i}") for i in range(cap + 2)]
         for rid in pending:
             await a.reply(rid)
-    async with connect(server, alice, resume=[[ch, 1]]) as a2:
+    async with connect(daemon, alice, resume=[[ch, 1]]) as a2:
         resync = await a2.wait_push("resync", ch=ch)
         assert resync["seq"] == cap + 2
         assert a2.msgs(ch) == []
@@ -150,18 +155,18 @@ async def test_resume_gap_over_the_cap_answers_resync(server: RunningServer) -> 
         assert live["seq"] == ack["seq"] == cap + 3
 
 
-async def test_client_ahead_of_the_server_gets_resync(server: RunningServer) -> None:
-    alice = await register(server, "alice")
-    async with connect(server, alice) as a:
+async def test_client_ahead_of_the_server_gets_resync(daemon: MemoryDaemon) -> None:
+    alice = await register(daemon, "alice")
+    async with connect(daemon, alice) as a:
         ch = general_id(a)
-    async with connect(server, alice, resume=[[ch, 999]]) as a2:
+    async with connect(daemon, alice, resume=[[ch, 999]]) as a2:
         resync = await a2.wait_push("resync", ch=ch)
         assert resync["seq"] == 0
 
 
-async def test_history_pages_backwards_with_keyset(server: RunningServer) -> None:
-    alice = await register(server, "alice")
-    async with connect(server, alice) as a:
+async def test_history_pages_backwards_with_keyset(daemon: MemoryDaemon) -> None:
+    alice = await register(daemon, "alice")
+    async with connect(daemon, alice) as a:
         ch = general_id(a)
         for rid in [await a.send("send", ch=ch, cid=os.urandom(16), body=f"m{i}") for i in range(120)]:
             await a.reply(rid)
@@ -180,13 +185,13 @@ async def test_history_pages_backwards_with_keyset(server: RunningServer) -> Non
         assert edge["messages"][0]["seq"] == 1 and edge["more_before"] is False
 
 
-async def test_read_markers_and_unread_counts_across_devices(server: RunningServer) -> None:
-    alice, bob = await register(server, "alice"), await register(server, "bob")
-    async with connect(server, alice) as a:
+async def test_read_markers_and_unread_counts_across_devices(daemon: MemoryDaemon) -> None:
+    alice, bob = await register(daemon, "alice"), await register(daemon, "bob")
+    async with connect(daemon, alice) as a:
         ch = general_id(a)
         for i in range(5):
             await a.send_message(ch, f"m{i}")
-    async with connect(server, bob) as phone, connect(server, bob) as laptop:
+    async with connect(daemon, bob) as phone, connect(daemon, bob) as laptop:
         info = next(c for c in phone.hello["channels"] if c["id"] == ch)  # type: ignore[attr-defined]
         assert info["unread"] == 5 and info["last_seq"] == 5
         await phone.ok("read", ch=ch, seq=3)
@@ -201,18 +206,18 @@ async def test_read_markers_and_unread_counts_across_devices(server: RunningServ
         assert next(c for c in listing["channels"] if c["id"] == ch)["unread"] == 0
 
 
-async def test_own_messages_do_not_count_as_unread(server: RunningServer) -> None:
-    alice = await register(server, "alice")
-    async with connect(server, alice) as a:
+async def test_own_messages_do_not_count_as_unread(daemon: MemoryDaemon) -> None:
+    alice = await register(daemon, "alice")
+    async with connect(daemon, alice) as a:
         ch = general_id(a)
         await a.send_message(ch, "talking to myself")
         listing = await a.ok("channels")
         assert next(c for c in listing["channels"] if c["id"] == ch)["unread"] == 0
 
 
-async def test_ping_answers_ok(server: RunningServer) -> None:
-    alice = await register(server, "alice")
-    async with connect(server, alice) as a:
+async def test_ping_answers_ok(daemon: MemoryDaemon) -> None:
+    alice = await register(daemon, "alice")
+    async with connect(daemon, alice) as a:
         reply = await a.request("ping")
         assert reply == {"op": "ok", "rid": reply["rid"]}
 
@@ -228,24 +233,24 @@ async def test_shutdown_closes_websockets_with_1001(server: RunningServer) -> No
     assert await server.db.fetchval("t", "SELECT body FROM messages WHERE id = $1", ack["id"]) == "last words"
 
 
-async def test_connections_leave_the_registry_when_they_close(server: RunningServer) -> None:
-    alice = await register(server, "alice")
-    async with connect(server, None, token=alice.token) as a:  # token auth, no cookie
-        assert len(server.state.connections) == 1
-        assert server.state.connections.of_user(a.hello["user"]["id"])  # type: ignore[attr-defined]
-    async with connect(server, alice):
-        assert len(server.state.connections) == 1
+async def test_connections_leave_the_registry_when_they_close(daemon: MemoryDaemon) -> None:
+    alice = await register(daemon, "alice")
+    async with connect(daemon, None, token=alice.token) as a:  # token auth, no cookie
+        assert len(daemon.state.connections) == 1
+        assert daemon.state.connections.of_user(a.hello["user"]["id"])  # type: ignore[attr-defined]
+    async with connect(daemon, alice):
+        assert len(daemon.state.connections) == 1
     with trio.fail_after(5):
-        while len(server.state.connections):
+        while len(daemon.state.connections):
             await trio.testing.wait_all_tasks_blocked(0.01)
-    assert len(server.state.connections) == 0
-    assert server.state.presence.state(alice.user_id) == "offline"
+    assert len(daemon.state.connections) == 0
+    assert daemon.state.presence.state(alice.user_id) == "offline"
 
 
-async def test_frames_queued_together_travel_in_one_message(server: RunningServer) -> None:
-    """A server message is a CBOR sequence: a burst reaches a client in fewer messages."""
-    alice, bob = await register(server, "alice"), await register(server, "bob")
-    async with connect(server, alice) as a, connect(server, bob) as b:
+async def test_frames_queued_together_travel_in_one_message(daemon: MemoryDaemon) -> None:
+    """A daemon message is a CBOR sequence: a burst reaches a client in fewer messages."""
+    alice, bob = await register(daemon, "alice"), await register(daemon, "bob")
+    async with connect(daemon, alice) as a, connect(daemon, bob) as b:
         ch = general_id(a)
         rids = [await a.send("send", ch=ch, cid=os.urandom(16), body=f"burst {i}") for i in range(300)]
         for rid in rids:
@@ -253,56 +258,3 @@ async def test_frames_queued_together_travel_in_one_message(server: RunningServe
         msgs = await b.wait_msgs(ch, 300)
         assert [m["seq"] for m in msgs] == list(range(1, 301))
         assert b.messages < len(b.received), "every frame came in a message of its own"
-
-
-async def test_a_slow_replay_is_not_a_missing_hello(server: RunningServer, monkeypatch) -> None:  # type: ignore[no-untyped-def]
-    """In a reconnect storm replays wait for each other; the hello deadline must not fire."""
-    from chatd import gateway
-
-    monkeypatch.setattr(gateway, "HELLO_TIMEOUT_SECS", 0.2)
-    real_replay = gateway.Connection._replay
-
-    async def slow_replay(self, ch: int, last_seq: int, end_seq: int) -> None:  # type: ignore[no-untyped-def]
-        await trio.sleep(0.6)
-        await real_replay(self, ch, last_seq, end_seq)
-
-    monkeypatch.setattr(gateway.Connection, "_replay", slow_replay)
-    alice = await register(server, "alice")
-    async with connect(server, alice) as a:
-        ch = general_id(a)
-        await a.send_message(ch, "one")
-        await a.send_message(ch, "two")
-    async with connect(server, alice, resume=[[ch, 0]]) as again:
-        caught = await again.wait_push("caughtup", ch=ch)
-        assert caught["seq"] == 2 and again.closed is None
-        assert [m["body"] for m in again.msgs(ch)] == ["one", "two"]
-
-
-async def test_a_slow_authentication_is_not_a_missing_hello(server: RunningServer, monkeypatch) -> None:  # type: ignore[no-untyped-def]
-    """The client sent hello in time; that the server took long to check its token (a storm of
-    reconnects queued on the database) must not close it with 4001, which means "log in again"."""
-    from chatd import gateway
-
-    monkeypatch.setattr(gateway, "HELLO_TIMEOUT_SECS", 0.2)
-    real_authenticate = gateway.authenticate
-
-    async def slow_authenticate(state, token):  # type: ignore[no-untyped-def]
-        await trio.sleep(0.6)
-        return await real_authenticate(state, token)
-
-    monkeypatch.setattr(gateway, "authenticate", slow_authenticate)
-    alice = await register(server, "alice")
-    async with connect(server, alice, use_cookie=False, token=alice.token) as a:
-        assert a.hello["user"]["name"] == "alice"  # type: ignore[attr-defined]
-        await a.send_message(general_id(a), "still here")
-        assert a.closed is None
-
-
-async def test_a_socket_that_never_says_hello_is_closed_4001(server: RunningServer, monkeypatch) -> None:  # type: ignore[no-untyped-def]
-    from chatd import gateway
-
-    monkeypatch.setattr(gateway, "HELLO_TIMEOUT_SECS", 0.2)
-    alice = await register(server, "alice")
-    async with connect(server, alice, hello=False) as a:
-        reason = await a.wait_closed()
-        assert (reason.code, reason.reason) == (4001, "no hello in time")

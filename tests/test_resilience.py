@@ -18,8 +18,8 @@ import trio.testing
 
 from chatd.config import load_config
 from chatd.pgcluster import EmbeddedCluster
-from chatd.services import bootstrap
 from chatd.store import apply_migrations, open_database
+from chatd.store.channels import ensure_default_channel
 from tests.helpers.client import connect, general_id, register
 from tests.helpers.proc import ChatdProcess
 from tests.helpers.server import Endpoint, RunningServer, insecure_ssl_context, run_test_server
@@ -93,7 +93,7 @@ async def own_cluster(aio_loop: None) -> AsyncIterator[EmbeddedCluster]:
             await admin.execute("t", "CREATE DATABASE chatd")
         async with open_database(cluster.dsn, 2, 10) as db:
             await apply_migrations(db)
-            await bootstrap(db)
+            await ensure_default_channel(db)
         yield cluster
     shutil.rmtree(root, ignore_errors=True)
 

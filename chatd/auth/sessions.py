@@ -7,22 +7,20 @@ holds (the database keeps its SHA-256). It is valid until the first of: its abso
 user being disabled. Using a session (any authenticated request, or a WebSocket's periodic
 ``revalidate``) refreshes its ``last_seen_at`` at most once a minute.
 
-``authenticate`` and ``revalidate`` are what the HTTP guard and the WebSocket gateway call.
+``Sessions.authenticate`` and ``Sessions.revalidate`` are what the HTTP guard and the WebSocket
+gateway call.
 """
 
 from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 from chatd.auth import tokens
+from chatd.clock import Clock
 from chatd.store import Conn
 from chatd.store import sessions as session_store
 from chatd.store.sessions import SessionAuth
-
-if TYPE_CHECKING:
-    from chatd.web.app import AppState
 
 log = logging.getLogger("chatd.auth")
 
@@ -67,43 +65,51 @@ def _principal(auth: SessionAuth, idle_secs: float) -> Principal:
     return Principal(auth.session_id, auth.user_id, auth.username, auth.display_name, auth.is_admin, expires)
 
 
-async def authenticate(state: AppState, token: str) -> Principal | None:
-    """The principal of a session or API token, or None (unknown, revoked, expired, disabled).
+class Sessions:
+    """Checks session and API tokens against the database, as of ``clock`` (one per daemon).
 
-    One database round trip; refreshes ``last_seen_at`` at most once a minute. Times come from
-    ``state.clock``. Raises ``chatd.store.Unavailable`` when the database cannot be reached.
+    ``authenticate`` is what the HTTP guard and the WebSocket gateway call for a presented token;
+    ``revalidate_many`` is how the session keeper re-checks every live socket at once.
     """
-    if not tokens.plausible_token(token):
-        return None
-    idle = float(state.config.session_idle_secs)
-    auth = await session_store.authenticate_token(
-        state.db, tokens.digest(token), state.clock.now(), idle, TOUCH_SECS
-    )
-    return None if auth is None else _principal(auth, idle)
 
+    def __init__(self, db: Conn, clock: Clock, idle_secs: float) -> None:
+        self.db = db
+        self.clock = clock
+        self.idle_secs = idle_secs
 
-async def revalidate(state: AppState, principal: Principal) -> Principal | None:
-    """Re-check ``principal``'s session: the refreshed principal (new ``expires_at``), or None.
+    async def authenticate(self, token: str) -> Principal | None:
+        """The principal of a session or API token, or None (unknown, revoked, expired, disabled).
 
-    The one-session case of ``revalidate_many`` (which the gateway's session keeper uses for all
-    live sockets at once); an open WebSocket thus counts as use and keeps its session from
-    idling out. Raises ``Unavailable`` like ``authenticate``.
-    """
-    fresh = (await revalidate_many(state, [principal.session_id])).get(principal.session_id)
-    if fresh is None or fresh.user_id != principal.user_id:
-        return None
-    return fresh
+        One database round trip; refreshes ``last_seen_at`` at most once a minute. Raises
+        ``chatd.store.Unavailable`` when the database cannot be reached.
+        """
+        if not tokens.plausible_token(token):
+            return None
+        auth = await session_store.authenticate_token(
+            self.db, tokens.digest(token), self.clock.now(), self.idle_secs, TOUCH_SECS
+        )
+        return None if auth is None else _principal(auth, self.idle_secs)
 
+    async def revalidate(self, principal: Principal) -> Principal | None:
+        """Re-check ``principal``'s session: the refreshed principal (new ``expires_at``), or None.
 
-async def revalidate_many(state: AppState, session_ids: list[int]) -> dict[int, Principal]:
-    """The refreshed principals of the still-valid sessions among ``session_ids``.
+        The one-session case of ``revalidate_many``; an open WebSocket thus counts as use and
+        keeps its session from idling out. Raises ``Unavailable`` like ``authenticate``.
+        """
+        fresh = (await self.revalidate_many([principal.session_id])).get(principal.session_id)
+        if fresh is None or fresh.user_id != principal.user_id:
+            return None
+        return fresh
 
-    One round trip for any number of sessions: the gateway's session keeper re-checks every
-    live socket this way, instead of one query per socket. Raises ``Unavailable``.
-    """
-    idle = float(state.config.session_idle_secs)
-    found = await session_store.revalidate_sessions(state.db, session_ids, state.clock.now(), idle, TOUCH_SECS)
-    return {sid: _principal(auth, idle) for sid, auth in found.items()}
+    async def revalidate_many(self, session_ids: list[int]) -> dict[int, Principal]:
+        """The refreshed principals of the still-valid sessions among ``session_ids``.
+
+        One round trip for any number of sessions. Raises ``Unavailable``.
+        """
+        found = await session_store.revalidate_sessions(
+            self.db, session_ids, self.clock.now(), self.idle_secs, TOUCH_SECS
+        )
+        return {sid: _principal(auth, self.idle_secs) for sid, auth in found.items()}
 
 
 async def create_session(

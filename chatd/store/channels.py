@@ -1,23 +1,23 @@
-"""Channels and membership: named queries (the name is the log name)."""
+"""Channels and membership: named queries (the name is the log name), returning frozen rows."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
 from chatd.store.db import Conn, Database, Record
 
 # Unread counts are exact up to this many; beyond it the client shows "9999+". Counting a
 # larger gap costs a longer index range scan on every channel list for no one's benefit.
 UNREAD_COUNT_CAP = 9999
+DEFAULT_CHANNEL = "general"
+DEFAULT_CHANNEL_DESCRIPTION = "Everyone is here. Say hello!"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Access:
     """What a user may do with a channel. ``role`` is None for a non-member."""
 
     id: int
-    name: str
     private: bool
     role: str | None
     last_seq: int
@@ -28,6 +28,60 @@ class Access:
         return not self.private or self.role is not None
 
 
+@dataclass(frozen=True, slots=True)
+class ChannelRow:
+    """A channel as one of its members sees it (role, read marker, unread count)."""
+
+    id: int
+    name: str
+    description: str
+    private: bool
+    role: str
+    last_seq: int
+    read_seq: int
+    unread: int
+
+
+@dataclass(frozen=True, slots=True)
+class PublicChannelRow:
+    """A public channel as the channel browser lists it."""
+
+    id: int
+    name: str
+    description: str
+    members: int
+    joined: bool
+
+
+@dataclass(frozen=True, slots=True)
+class MemberRow:
+    """A member of a channel."""
+
+    user_id: int
+    username: str
+    display_name: str
+    role: str
+
+
+@dataclass(frozen=True, slots=True)
+class ChannelRef:
+    """A channel found by name."""
+
+    id: int
+    name: str
+    private: bool
+
+
+@dataclass(frozen=True, slots=True)
+class UserRef:
+    """An active user found by name."""
+
+    id: int
+    username: str
+    display_name: str
+
+
+# Unread: messages of others after the read marker (a user's own messages are never unread).
 _CHANNEL_FOR_USER = f"""
 SELECT c.id, c.name, c.description, c.private, m.role, c.last_seq, m.read_seq,
        (SELECT count(*) FROM (
@@ -39,35 +93,29 @@ WHERE m.user_id = $1
 """
 
 
-def channel_info(row: Record) -> dict[str, Any]:
-    """The protocol's Channel shape from a row of ``_CHANNEL_FOR_USER``."""
-    return {
-        "id": row["id"],
-        "name": row["name"],
-        "description": row["description"],
-        "private": row["private"],
-        "role": row["role"],
-        "last_seq": row["last_seq"],
-        "read_seq": row["read_seq"],
-        "unread": row["unread"],
-    }
+def _channel(r: Record) -> ChannelRow:
+    return ChannelRow(
+        r["id"], r["name"], r["description"], r["private"], r["role"], r["last_seq"], r["read_seq"], r["unread"]
+    )
 
 
-async def list_channels_for_user(db: Conn, user_id: int) -> list[dict[str, Any]]:
+async def list_channels_for_user(db: Conn, *, user_id: int) -> list[ChannelRow]:
+    """The user's channels, by name."""
     rows = await db.fetch("channels.list_for_user", _CHANNEL_FOR_USER + " ORDER BY c.name_key", user_id)
-    return [channel_info(r) for r in rows]
+    return [_channel(r) for r in rows]
 
 
-async def get_channel_for_member(db: Conn, user_id: int, channel_id: int) -> dict[str, Any] | None:
+async def get_channel_for_member(db: Conn, *, user_id: int, channel_id: int) -> ChannelRow | None:
+    """The channel as the user sees it, or None if the user is not a member."""
     row = await db.fetchrow("channels.get_for_member", _CHANNEL_FOR_USER + " AND c.id = $2", user_id, channel_id)
-    return channel_info(row) if row else None
+    return _channel(row) if row else None
 
 
-async def get_access(db: Conn, user_id: int, channel_id: int) -> Access | None:
+async def get_access(db: Conn, *, user_id: int, channel_id: int) -> Access | None:
     """The channel and the user's role in it, or None if no such channel."""
     row = await db.fetchrow(
         "channels.get_access",
-        """SELECT c.id, c.name, c.private, c.last_seq, m.role
+        """SELECT c.id, c.private, c.last_seq, m.role
            FROM channels c LEFT JOIN channel_members m ON m.channel_id = c.id AND m.user_id = $1
            WHERE c.id = $2""",
         user_id,
@@ -75,12 +123,20 @@ async def get_access(db: Conn, user_id: int, channel_id: int) -> Access | None:
     )
     if row is None:
         return None
-    return Access(row["id"], row["name"], row["private"], row["role"], row["last_seq"])
+    return Access(row["id"], row["private"], row["role"], row["last_seq"])
 
 
-async def member_channel_ids(db: Conn, user_id: int) -> set[int]:
+async def member_channel_ids(db: Conn, *, user_id: int) -> set[int]:
     rows = await db.fetch("channels.member_ids", "SELECT channel_id FROM channel_members WHERE user_id = $1", user_id)
     return {r["channel_id"] for r in rows}
+
+
+async def get_last_seq(db: Conn, *, channel_id: int) -> int | None:
+    """The channel's last seq (0 before its first message), or None if no such channel."""
+    last: int | None = await db.fetchval(
+        "channels.last_seq", "SELECT last_seq FROM channels WHERE id = $1", channel_id
+    )
+    return last
 
 
 async def create_channel(
@@ -102,13 +158,25 @@ async def create_channel(
     return channel_id
 
 
-async def find_channel_by_key(db: Conn, name_key: str) -> Record | None:
-    return await db.fetchrow(
-        "channels.find_by_key", "SELECT id, name, private FROM channels WHERE name_key = $1", name_key
+async def ensure_default_channel(db: Conn) -> None:
+    """Create the default public channel ``#general`` if it does not exist (idempotent)."""
+    await db.execute(
+        "channels.ensure_default",
+        """INSERT INTO channels (name, name_key, description, private)
+           VALUES ($1, $1, $2, false) ON CONFLICT (name_key) DO NOTHING""",
+        DEFAULT_CHANNEL,
+        DEFAULT_CHANNEL_DESCRIPTION,
     )
 
 
-async def add_member(db: Conn, channel_id: int, user_id: int) -> bool:
+async def find_channel_by_key(db: Conn, name_key: str) -> ChannelRef | None:
+    row = await db.fetchrow(
+        "channels.find_by_key", "SELECT id, name, private FROM channels WHERE name_key = $1", name_key
+    )
+    return ChannelRef(row["id"], row["name"], row["private"]) if row else None
+
+
+async def add_member(db: Conn, *, channel_id: int, user_id: int) -> bool:
     """Add a member (read marker at the current end); False if already a member."""
     status = await db.execute(
         "channels.add_member",
@@ -120,7 +188,7 @@ async def add_member(db: Conn, channel_id: int, user_id: int) -> bool:
     return status.endswith(" 1")
 
 
-async def remove_member(db: Database, channel_id: int, user_id: int) -> bool:
+async def remove_member(db: Database, *, channel_id: int, user_id: int) -> bool:
     """Remove a member; an owner who leaves hands ownership to the longest-standing member."""
     async with db.transaction("channels.remove_member") as tx:
         role = await tx.fetchval(
@@ -144,40 +212,29 @@ async def remove_member(db: Database, channel_id: int, user_id: int) -> bool:
     return True
 
 
-async def list_members(db: Conn, channel_id: int) -> list[dict[str, Any]]:
-    rows = await db.fetch(
-        "channels.list_members",
-        """SELECT u.id, u.username, u.display_name, m.role
-           FROM channel_members m JOIN users u ON u.id = m.user_id
-           WHERE m.channel_id = $1 ORDER BY u.username_key""",
-        channel_id,
-    )
-    return [member_info(r) for r in rows]
+_MEMBER = """SELECT u.id, u.username, u.display_name, m.role
+             FROM channel_members m JOIN users u ON u.id = m.user_id
+             WHERE m.channel_id = $1"""
 
 
-def member_info(row: Record) -> dict[str, Any]:
-    return {"id": row["id"], "name": row["username"], "display": row["display_name"], "role": row["role"]}
+def _member(r: Record) -> MemberRow:
+    return MemberRow(r["id"], r["username"], r["display_name"], r["role"])
 
 
-async def get_member(db: Conn, channel_id: int, user_id: int) -> dict[str, Any] | None:
-    row = await db.fetchrow(
-        "channels.get_member",
-        """SELECT u.id, u.username, u.display_name, m.role
-           FROM channel_members m JOIN users u ON u.id = m.user_id
-           WHERE m.channel_id = $1 AND m.user_id = $2""",
-        channel_id, user_id,
-    )
-    return member_info(row) if row else None
+async def list_members(db: Conn, *, channel_id: int) -> list[MemberRow]:
+    """The channel's members, by username."""
+    rows = await db.fetch("channels.list_members", _MEMBER + " ORDER BY u.username_key", channel_id)
+    return [_member(r) for r in rows]
 
 
-async def member_user_ids(db: Conn, channel_id: int) -> list[int]:
-    rows = await db.fetch("channels.member_user_ids", "SELECT user_id FROM channel_members WHERE channel_id = $1", channel_id)
-    return [r["user_id"] for r in rows]
+async def get_member(db: Conn, *, channel_id: int, user_id: int) -> MemberRow | None:
+    row = await db.fetchrow("channels.get_member", _MEMBER + " AND m.user_id = $2", channel_id, user_id)
+    return _member(row) if row else None
 
 
 async def browse_public(
-    db: Conn, user_id: int, *, q: str | None, after: str | None, limit: int
-) -> tuple[list[dict[str, Any]], str | None]:
+    db: Conn, *, user_id: int, q: str | None, after: str | None, limit: int
+) -> tuple[list[PublicChannelRow], str | None]:
     """A page of public channels by name, optionally filtered by a substring; keyset on name_key."""
     rows = await db.fetch(
         "channels.browse_public",
@@ -194,14 +251,11 @@ async def browse_public(
     )
     more = len(rows) > limit
     rows = rows[:limit]
-    page = [
-        {"id": r["id"], "name": r["name"], "description": r["description"], "members": r["members"], "joined": r["joined"]}
-        for r in rows
-    ]
+    page = [PublicChannelRow(r["id"], r["name"], r["description"], r["members"], r["joined"]) for r in rows]
     return page, (rows[-1]["name_key"] if more and rows else None)
 
 
-async def set_read_marker(db: Conn, channel_id: int, user_id: int, seq: int) -> int | None:
+async def set_read_marker(db: Conn, *, channel_id: int, user_id: int, seq: int) -> int | None:
     """Move the read marker forward to ``seq`` (clamped to the channel's end).
 
     Returns the new marker if it moved; None if it did not (already there or further, or the
@@ -219,9 +273,11 @@ async def set_read_marker(db: Conn, channel_id: int, user_id: int, seq: int) -> 
     return value
 
 
-async def find_user_by_key(db: Conn, username_key: str) -> Record | None:
-    return await db.fetchrow(
+async def find_user_by_key(db: Conn, username_key: str) -> UserRef | None:
+    """The active (not disabled) user with this normalised username, or None."""
+    row = await db.fetchrow(
         "users.find_by_key",
         "SELECT id, username, display_name FROM users WHERE username_key = $1 AND disabled_at IS NULL",
         username_key,
     )
+    return UserRef(row["id"], row["username"], row["display_name"]) if row else None

@@ -1,11 +1,13 @@
-"""Messages: the sequencer's batch insert and the history reads (keyset on (channel_id, seq))."""
+"""Messages: the sequencer's batch insert and the history reads (keyset on (channel_id, seq)).
+
+Reads return ``MessageRow``s; turning one into a wire frame is ``chatd.render.msg``'s job.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 
 from chatd.store.db import Conn, Record
 
@@ -14,15 +16,30 @@ from chatd.store.db import Conn, Record
 class Posted:
     """The outcome of one message of a batch: its stored seq/id/ts; ``existed`` for a retry.
 
-    ``seq`` is None if the channel does not exist; ``ch`` is the channel the stored row is in
-    (differs from the requested one only if a client reused a cid across channels).
+    ``seq`` is None if the channel does not exist; ``channel_id`` is the channel the stored row
+    is in (differs from the requested one only if a client reused a cid across channels).
     """
 
-    ch: int | None
+    channel_id: int | None
     seq: int | None
     id: int | None
     ts_ms: int
     existed: bool
+
+
+@dataclass(frozen=True, slots=True)
+class MessageRow:
+    """One stored message with its author's names (as they are now)."""
+
+    channel_id: int
+    seq: int
+    id: int
+    ts_ms: int
+    user_id: int
+    username: str
+    display_name: str
+    body: str
+    cid: bytes
 
 
 def to_ms(ts: datetime) -> int:
@@ -30,7 +47,7 @@ def to_ms(ts: datetime) -> int:
 
 
 async def post_messages(
-    db: Conn, channel_id: int, users: Sequence[int], cids: Sequence[bytes], bodies: Sequence[str]
+    db: Conn, *, channel_id: int, users: Sequence[int], cids: Sequence[bytes], bodies: Sequence[str]
 ) -> list[Posted]:
     """Post a batch to one channel in ONE statement (see sql ``chatd_post_messages``).
 
@@ -50,37 +67,34 @@ async def post_messages(
 
 
 _SELECT = """
-SELECT m.channel_id AS ch, m.seq, m.id, m.created_at, m.user_id, u.username, u.display_name, m.body, m.cid
+SELECT m.channel_id, m.seq, m.id, m.created_at, m.user_id, u.username, u.display_name, m.body, m.cid
 FROM messages m JOIN users u ON u.id = m.user_id
 """
 
 
-def message_info(r: Record) -> dict[str, Any]:
-    """The protocol's Msg shape (without op) from a row of ``_SELECT``."""
-    return {
-        "ch": r["ch"],
-        "seq": r["seq"],
-        "id": r["id"],
-        "ts": to_ms(r["created_at"]),
-        "user": r["user_id"],
-        "name": r["username"],
-        "display": r["display_name"],
-        "body": r["body"],
-        "cid": bytes(r["cid"]),
-    }
+def _row(r: Record) -> MessageRow:
+    return MessageRow(
+        r["channel_id"], r["seq"], r["id"], to_ms(r["created_at"]), r["user_id"], r["username"],
+        r["display_name"], r["body"], bytes(r["cid"]),
+    )
 
 
-async def messages_after(db: Conn, channel_id: int, after_seq: int, limit: int, upto: int | None = None) -> list[Record]:
+async def messages_after(
+    db: Conn, *, channel_id: int, after_seq: int, limit: int, upto: int | None = None
+) -> list[MessageRow]:
     """Up to ``limit`` messages with ``after_seq < seq [<= upto]``, oldest first."""
-    return await db.fetch(
+    rows = await db.fetch(
         "messages.after",
         _SELECT + """WHERE m.channel_id = $1 AND m.seq > $2 AND ($4::bigint IS NULL OR m.seq <= $4)
                      ORDER BY m.seq LIMIT $3""",
         channel_id, after_seq, limit, upto,
     )
+    return [_row(r) for r in rows]
 
 
-async def messages_before(db: Conn, channel_id: int, before_seq: int | None, limit: int) -> list[Record]:
+async def messages_before(
+    db: Conn, *, channel_id: int, before_seq: int | None, limit: int
+) -> list[MessageRow]:
     """Up to ``limit`` messages with ``seq < before_seq`` (or the latest), oldest first."""
     rows = await db.fetch(
         "messages.before",
@@ -88,9 +102,4 @@ async def messages_before(db: Conn, channel_id: int, before_seq: int | None, lim
                      ORDER BY m.seq DESC LIMIT $3""",
         channel_id, before_seq, limit,
     )
-    rows.reverse()
-    return rows
-
-
-async def get_by_id(db: Conn, message_id: int) -> Record | None:
-    return await db.fetchrow("messages.get_by_id", _SELECT + "WHERE m.id = $1", message_id)
+    return [_row(r) for r in reversed(rows)]

@@ -1,59 +1,27 @@
 """The Quart-Trio application: HTTP routes, security headers, request logs.
 
-``create_app(state)`` builds the app around an ``AppState`` that the server owns (the database,
-the hub, the configuration). The app starts no background task of its own: everything long-lived
+``create_app(state)`` builds the app around the ``DaemonState`` that the server owns (the
+database, the hub, the configuration). The app starts no background task of its own: everything long-lived
 belongs to the server's nursery (``chatd.server``), and routes only use it.
 """
 
 from __future__ import annotations
 
 import logging
-import sys
 import time
-from dataclasses import dataclass, field
-from pathlib import Path
-from typing import Any
 
-import trio
 from quart import Response, g, jsonify, request
 from quart_trio import QuartTrio
 
 from chatd import __version__
-from chatd.clock import Clock
-from chatd.config import Config
-from chatd.connections import ConnectionRegistry
-from chatd.events import EventBus
-from chatd.presence import PresenceTracker
-from chatd.store import Database
+from chatd.gateway import route as ws_route
+from chatd.state import DaemonState
+from chatd.web import auth_routes, static
 
 log = logging.getLogger("chatd.http")
 
 MAX_REQUEST_BYTES = 64 * 1024  # JSON APIs; uploads (their own route) get their own limit
 HSTS_SECS = 180 * 86400  # half a year: long enough to matter, short enough to undo a mistake
-
-
-def client_dir() -> Path:
-    """The web client's folder: ``client_web/`` of a source tree, else the installed copy."""
-    here = Path(__file__).resolve().parents[2] / "client_web"
-    if here.is_dir():
-        return here
-    return Path(sys.prefix) / "share" / "chatd" / "client_web"
-
-
-@dataclass
-class AppState:
-    """What the routes share. Owned by the server; routes never start tasks on it."""
-
-    config: Config
-    db: Database
-    origins: tuple[str, ...] = ()
-    clock: Clock = field(default_factory=Clock)
-    connections: ConnectionRegistry = field(default_factory=ConnectionRegistry)
-    events: EventBus = field(default_factory=EventBus)
-    presence: PresenceTracker = field(default_factory=PresenceTracker)
-    draining: trio.Event = field(default_factory=trio.Event)
-    started_at: float = field(default_factory=time.time)
-    extras: dict[str, Any] = field(default_factory=dict)
 
 
 def content_security_policy() -> str:
@@ -75,7 +43,7 @@ def content_security_policy() -> str:
     )
 
 
-def create_app(state: AppState) -> QuartTrio:
+def create_app(state: DaemonState) -> QuartTrio:
     """Build the Quart-Trio app for ``state``; registers every route blueprint."""
     app = QuartTrio("chatd", static_folder=None)
     app.config["MAX_CONTENT_LENGTH"] = MAX_REQUEST_BYTES
@@ -135,14 +103,6 @@ def create_app(state: AppState) -> QuartTrio:
         }
         return jsonify(body), 200 if ok and not state.draining.is_set() else 503
 
-    for register in _blueprints():
+    for register in (static.register, auth_routes.register, ws_route.register):
         register(app, state)
     return app
-
-
-def _blueprints() -> list[Any]:
-    """Route modules, each with ``register(app, state)``; imported here to keep layers one way."""
-    from chatd import gateway
-    from chatd.web import auth_routes, static
-
-    return [static.register, auth_routes.register, gateway.register]

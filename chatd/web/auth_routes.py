@@ -29,18 +29,16 @@ from werkzeug.wrappers import Response as WerkzeugResponse
 
 from chatd.auth import accounts, tokens
 from chatd.auth.accounts import Account, AuthError, FieldErrors
-from chatd.auth.runtime import auth_runtime
 from chatd.auth.sessions import SESSION_COOKIE, NewSession, Principal, create_session, rotate_token
+from chatd.state import DaemonState
 from chatd.store import sessions as session_store
 from chatd.store.sessions import SessionInfo
 from chatd.web import guard
-from chatd.web.app import client_dir
 from chatd.web.guard import current_principal, public, require_page_user, require_user
+from chatd.web.static import client_dir
 
 if TYPE_CHECKING:
     from quart_trio import QuartTrio
-
-    from chatd.web.app import AppState
 
 log = logging.getLogger("chatd.auth")
 
@@ -113,7 +111,7 @@ def clear_session_cookie(response: Response) -> None:
     )
 
 
-def register(app: QuartTrio, state: AppState) -> None:
+def register(app: QuartTrio, state: DaemonState) -> None:
     """Install the access guard and the account routes on ``app``."""
     guard.install(app, state)
     cfg = state.config
@@ -199,7 +197,7 @@ def register(app: QuartTrio, state: AppState) -> None:
         """Create an account, log it in, put it in #general."""
         body = await read_json_object()
         account = await accounts.register(
-            state.db, auth_runtime(state).passwords, username=body.get("username"),
+            state.db, state.auth.passwords, username=body.get("username"),
             display_name=body.get("display_name"), password=body.get("password"), invite=body.get("invite"),
             mode=cfg.registration, now=state.clock.now(),
         )
@@ -209,7 +207,7 @@ def register(app: QuartTrio, state: AppState) -> None:
     async def api_login() -> Response:
         """Log in with username and password; a new session and cookie every time."""
         body = await read_json_object()
-        runtime = auth_runtime(state)
+        runtime = state.auth
         account = await accounts.login(
             state.db, runtime.passwords, runtime.throttle, username=body.get("username"),
             password=body.get("password"), client_addr=guard.client_address(state), now=state.clock.now(),
@@ -274,7 +272,7 @@ def register(app: QuartTrio, state: AppState) -> None:
         """Change the password; every other session ends, this one gets a new token."""
         me = current_principal()
         body = await read_json_object()
-        runtime = auth_runtime(state)
+        runtime = state.auth
         now = state.clock.now()
         await accounts.change_password(
             state.db, runtime.passwords, runtime.throttle, user_id=me.user_id, current=body.get("current"),

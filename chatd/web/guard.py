@@ -42,13 +42,12 @@ from quart import current_app as _current_app
 from werkzeug.datastructures import Headers
 from werkzeug.wrappers import Response as WerkzeugResponse
 
-from chatd.auth.sessions import SESSION_COOKIE, Principal, authenticate
+from chatd.auth.sessions import SESSION_COOKIE, Principal
+from chatd.state import DaemonState
 from chatd.store import Unavailable
 
 if TYPE_CHECKING:
     from quart_trio import QuartTrio
-
-    from chatd.web.app import AppState
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -114,7 +113,7 @@ def current_principal() -> Principal:
     return principal
 
 
-def origin_allowed(origin: str | None, state: AppState) -> bool:
+def origin_allowed(origin: str | None, state: DaemonState) -> bool:
     """True iff ``origin`` exactly equals one of ``state.origins``, or is absent.
 
     Absent (None) is allowed because every browser sends ``Origin`` on WebSocket handshakes and
@@ -124,7 +123,7 @@ def origin_allowed(origin: str | None, state: AppState) -> bool:
     return origin is None or origin in state.origins
 
 
-def write_origin_ok(method: str, headers: Headers | Mapping[str, str], state: AppState) -> bool:
+def write_origin_ok(method: str, headers: Headers | Mapping[str, str], state: DaemonState) -> bool:
     """True iff a request with ``method`` and ``headers`` passes the cross-origin write rule."""
     if method.upper() not in STATE_CHANGING_METHODS:
         return True
@@ -146,18 +145,18 @@ def request_token() -> str | None:
     return request.cookies.get(SESSION_COOKIE) or None
 
 
-async def optional_principal(state: AppState) -> Principal | None:
+async def optional_principal(state: DaemonState) -> Principal | None:
     """The principal of this request if it presents a valid session (public routes use it)."""
     if "principal" in g:
         principal = g.get("principal")
         return principal if isinstance(principal, Principal) else None
     token = request_token()
-    principal = await authenticate(state, token) if token else None
+    principal = await state.sessions.authenticate(token) if token else None
     g.principal = principal
     return principal
 
 
-def client_address(state: AppState) -> str:
+def client_address(state: DaemonState) -> str:
     """The client's IP address, seen through the configured ``trusted_proxies``.
 
     When the peer is a trusted proxy, ``X-Forwarded-For`` is read from the right, skipping
@@ -207,7 +206,7 @@ def safe_next(value: str | None) -> str:
     return value
 
 
-def install(app: QuartTrio, state: AppState) -> None:
+def install(app: QuartTrio, state: DaemonState) -> None:
     """Install the app-wide access hook (origin rule, then the route's access level)."""
 
     @app.before_request

@@ -11,6 +11,7 @@ from __future__ import annotations
 import gzip
 import hashlib
 import mimetypes
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -18,12 +19,10 @@ from typing import TYPE_CHECKING, Any
 import trio
 from quart import Response, request
 
-from chatd.web.app import client_dir
+from chatd.state import DaemonState
 
 if TYPE_CHECKING:
     from quart_trio import QuartTrio
-
-    from chatd.web.app import AppState
 
 ASSET_FOLDERS = ("js", "css", "img")
 # Short: a deploy of a new client should reach browsers within minutes; the ETag revalidates.
@@ -31,6 +30,14 @@ ASSET_MAX_AGE_SECS = 300
 MAX_ASSET_BYTES = 2 * 1024 * 1024  # nothing in client_web/ comes close; a guard, not a limit
 COMPRESSIBLE = ("text/", "application/javascript", "image/svg+xml", "application/json")
 TYPES = {".js": "text/javascript; charset=utf-8", ".css": "text/css; charset=utf-8", ".svg": "image/svg+xml"}
+
+
+def client_dir() -> Path:
+    """The web client's folder: ``client_web/`` of a source tree, else the installed copy."""
+    here = Path(__file__).resolve().parents[2] / "client_web"
+    if here.is_dir():
+        return here
+    return Path(sys.prefix) / "share" / "chatd" / "client_web"
 
 
 @dataclass(frozen=True)
@@ -84,7 +91,7 @@ def _accepts_gzip(header: str) -> bool:
     return False
 
 
-def register(app: QuartTrio, state: AppState) -> None:
+def register(app: QuartTrio, state: DaemonState) -> None:
     caches = {folder: AssetCache(client_dir() / folder) for folder in ASSET_FOLDERS}
 
     async def asset(folder: str, path: str) -> Response:

@@ -54,6 +54,7 @@ ERROR_CODES: Final = frozenset(
 CLOSE_GOING_AWAY: Final = 1001  # server shutting down; reconnect with backoff
 CLOSE_UNSUPPORTED_DATA: Final = 1003  # a text frame arrived; the protocol is binary only
 CLOSE_TOO_BIG: Final = 1009  # a client frame exceeded the frame limit
+CLOSE_INTERNAL_ERROR: Final = 1011  # a bug in the server while serving a request; reconnect
 CLOSE_UNAUTHENTICATED: Final = 4001  # no or invalid credentials, or the session expired
 CLOSE_ORIGIN_REFUSED: Final = 4003  # reserved: the Origin check answers HTTP 403 before accept
 CLOSE_SLOW_CONSUMER: Final = 4008  # the outbound queue overflowed; resume after reconnecting

@@ -128,10 +128,10 @@ async def test_older_history_loads_page_by_page_on_scroll(
         total = 300
         await post_messages(
             server.db,
-            general,
-            [uid] * total,
-            [os.urandom(16) for _ in range(total)],
-            [f"seeded {i}" for i in range(1, total + 1)],
+            channel_id=general,
+            users=[uid] * total,
+            cids=[os.urandom(16) for _ in range(total)],
+            bodies=[f"seeded {i}" for i in range(1, total + 1)],
         )
         await page.open_app()
         await page.wait_for_body(f"seeded {total}")

@@ -15,6 +15,7 @@ from trio_websocket import CloseReason, ConnectionClosed, WebSocketConnection, o
 
 from chatd.wire import decode_server_message, encode_client_frame, encode_map
 from tests.helpers.cddl import assert_valid_server_frame
+from tests.helpers.memory import MemoryDaemon
 from tests.helpers.server import Endpoint, insecure_ssl_context
 
 REPLY_TIMEOUT_SECS = 30  # a ceiling against hangs; tests wrap tighter fail_after where speed matters
@@ -30,8 +31,14 @@ class Account:
     cookie: str = ""
 
 
-async def register(server: Endpoint, username: str, display: str | None = None, password: str = "correct horse battery") -> Account:
-    """Register through the real API; returns the account with its session token."""
+async def register(
+    server: Endpoint | MemoryDaemon, username: str, display: str | None = None, password: str = "correct horse battery"
+) -> Account:
+    """Register through the real API (a memory daemon: through the accounts service); returns the
+    account with its session token."""
+    if isinstance(server, MemoryDaemon):
+        user_id, token = await server.register(username, display)
+        return Account(user_id, username, token)
     resp = await server.post(
         "/api/register",
         json_body={"username": username, "display_name": display or username.title(), "password": password},
@@ -46,7 +53,7 @@ async def register(server: Endpoint, username: str, display: str | None = None, 
 
 @dataclass
 class Client:
-    ws: WebSocketConnection
+    ws: WebSocketConnection  # or a memory transport's client end (tests/helpers/memory.py)
     pushes: list[dict[str, Any]] = field(default_factory=list)
     replies: dict[int, dict[str, Any]] = field(default_factory=dict)
     received: list[dict[str, Any]] = field(default_factory=list)
@@ -139,7 +146,7 @@ class Client:
 
 @asynccontextmanager
 async def connect(
-    server: Endpoint,
+    server: Endpoint | MemoryDaemon,
     account: Account | None = None,
     *,
     hello: bool = True,
@@ -148,7 +155,21 @@ async def connect(
     origin: str | None = "",
     resume: list[list[int]] | None = None,
 ) -> AsyncIterator[Client]:
-    """Open a socket (cookie auth by default) and, unless ``hello=False``, say hello."""
+    """Open a socket (cookie auth by default) and, unless ``hello=False``, say hello.
+
+    With a ``MemoryDaemon`` the session runs over a memory transport (no TLS, no Hypercorn); the
+    cookie is checked as the ``/ws`` route does, and ``origin`` does not apply.
+    """
+    if isinstance(server, MemoryDaemon):
+        principal = await server.principal(account.token) if account is not None and use_cookie else None
+        _session, end = await server.open_session(principal)
+        try:
+            async with _client(end, hello, token, resume) as client:
+                yield client
+        finally:
+            with trio.CancelScope(shield=True):
+                await end.aclose()
+        return
     headers: list[tuple[str, str]] = []
     if origin is not None:
         headers.append(("Origin", origin or server.origin))
@@ -158,22 +179,28 @@ async def connect(
         server.ws_url, ssl_context=insecure_ssl_context(), extra_headers=headers, message_queue_size=100000
     ) as ws:
         try:
-            async with trio.open_nursery() as nursery:
-                client = Client(ws)
-                nursery.start_soon(client._reader)
-                if hello:
-                    fields: dict[str, Any] = {"v": 1}
-                    if token:
-                        fields["token"] = token
-                    if resume is not None:
-                        fields["resume"] = resume
-                    client.hello = await client.ok("hello", **fields)  # type: ignore[attr-defined]
+            async with _client(ws, hello, token, resume) as client:
                 yield client
-                nursery.cancel_scope.cancel()
         finally:
             # trio-websocket 0.12 leaves its TCP stream open when the server closed first.
             with trio.CancelScope(shield=True):
                 await ws._stream.aclose()
+
+
+@asynccontextmanager
+async def _client(ws: Any, hello: bool, token: str | None, resume: list[list[int]] | None) -> AsyncIterator[Client]:
+    async with trio.open_nursery() as nursery:
+        client = Client(ws)
+        nursery.start_soon(client._reader)
+        if hello:
+            fields: dict[str, Any] = {"v": 1}
+            if token:
+                fields["token"] = token
+            if resume is not None:
+                fields["resume"] = resume
+            client.hello = await client.ok("hello", **fields)  # type: ignore[attr-defined]
+        yield client
+        nursery.cancel_scope.cancel()
 
 
 def general_id(client: Client) -> int:

@@ -16,8 +16,8 @@ import trio
 from chatd.clock import Clock
 from chatd.config import Config
 from chatd.server import ServeInfo, run_services
+from chatd.state import DaemonState
 from chatd.store import Database
-from chatd.web.app import AppState
 
 
 def insecure_ssl_context() -> ssl.SSLContext:
@@ -103,7 +103,7 @@ class RunningServer(Endpoint):
     shutdown: trio.Event
 
     @property
-    def state(self) -> AppState:
+    def state(self) -> DaemonState:
         return self.info.state
 
 

@@ -1,0 +1,106 @@
+"""One connection's channel subscriptions: live frames held during a replay, then in order.
+
+Per channel the connection is subscribed to (a ``Sub``): its role, and whether its resume replay
+still runs. Live ``msg`` frames arriving during the replay are held (bounded); ``go_live``
+releases them, dropping every seq the replay already delivered — so each seq reaches the socket
+once, in order (PROTOCOL.md §10). Nothing here blocks: frames go to the connection's bounded
+queue through ``queue``; overflow calls ``overflow`` (the session closes with 4008).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from chatd.hub import Hub, Subscriber
+
+
+@dataclass(slots=True)
+class Sub:
+    """This connection's subscription to one channel (also the ``Grant`` the dispatcher uses)."""
+
+    role: str | None
+    private: bool
+    replaying: bool = True
+    last_sent: int = 0  # True iff every message with seq <= last_sent was sent (or skipped)
+    pending: list[tuple[int, bytes]] = field(default_factory=list)
+
+
+class Subscriptions:
+    """The channels one connection is subscribed to, and the ordering of their live frames."""
+
+    def __init__(
+        self, hub: Hub, owner: Subscriber, queue: Callable[[bytes], None], overflow: Callable[[], None],
+        hold_max: int,
+    ) -> None:
+        self._hub = hub
+        self._owner = owner
+        self._queue = queue
+        self._overflow = overflow
+        self._hold_max = hold_max
+        self._subs: dict[int, Sub] = {}
+
+    def __contains__(self, ch: int) -> bool:
+        return ch in self._subs
+
+    def ids(self) -> list[int]:
+        return list(self._subs)
+
+    def grant(self, ch: int) -> Sub | None:
+        return self._subs.get(ch)
+
+    def subscribe(self, ch: int, *, role: str, private: bool) -> Sub:
+        """Subscribe (replaying: live frames are held until ``go_live``)."""
+        sub = Sub(role=role, private=private)
+        self._subs[ch] = sub
+        self._hub.subscribe(ch, self._owner)
+        return sub
+
+    def unsubscribe(self, ch: int) -> None:
+        self._subs.pop(ch, None)
+        self._hub.unsubscribe(ch, self._owner)
+
+    def clear(self) -> list[int]:
+        """Unsubscribe from every channel; returns the channels it was subscribed to."""
+        channels = list(self._subs)
+        for ch in channels:
+            self.unsubscribe(ch)
+        return channels
+
+    def go_live(self, ch: int, upto: int) -> None:
+        """Everything up to ``upto`` is accounted for: flush held live frames after it, in order."""
+        sub = self._subs.get(ch)
+        if sub is None:
+            return
+        sub.last_sent = max(sub.last_sent, upto)
+        sub.replaying = False
+        pending, sub.pending = sub.pending, []
+        for seq, frame in sorted(pending, key=lambda p: p[0]):
+            if seq > sub.last_sent:
+                sub.last_sent = seq
+                self._queue(frame)
+
+    def last_sent(self, ch: int) -> int | None:
+        sub = self._subs.get(ch)
+        return None if sub is None else sub.last_sent
+
+    def deliver(self, ch: int, seq: int, frame: bytes) -> None:
+        """A committed message of ``ch`` (from the hub): hold it, drop it (already sent) or queue it."""
+        sub = self._subs.get(ch)
+        if sub is None:
+            return
+        if sub.replaying:
+            sub.pending.append((seq, frame))
+            if len(sub.pending) > self._hold_max:  # held while the channel's replay runs
+                self._overflow()
+            return
+        if seq <= sub.last_sent:
+            return
+        sub.last_sent = seq
+        self._queue(frame)
+
+    def deliver_ephemeral(self, ch: int, frame: bytes) -> None:
+        """A frame that is not a message (typing, presence, member events): only once live."""
+        sub = self._subs.get(ch)
+        if sub is not None and not sub.replaying:
+            self._queue(frame)

@@ -1,0 +1,6 @@
+"""Channel actors: one sequencer per active channel (group commit, acks, ordered fan-out)."""
+
+from chatd.hub.actor import BATCH_MAX, Busy, CatchUp, ChannelActor, SendRequest, Subscriber
+from chatd.hub.hub import Hub
+
+__all__ = ["BATCH_MAX", "Busy", "CatchUp", "ChannelActor", "Hub", "SendRequest", "Subscriber"]
