@@ -1,4 +1,4 @@
-"""The ``chatd`` command: serve, migrate, config show (and the admin commands).
+"""The ``chatd`` command: serve, migrate, config show (and the admin commands of ``chatd.admin``).
 
 Exit codes: 0 success, 1 failure at run time (the message says why), 2 usage or configuration
 error (a bad flag, an unknown command, an invalid configuration value).
@@ -11,20 +11,19 @@ import json
 import logging
 import signal
 import sys
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import trio
 
-from chatd import __version__
+from chatd import __version__, admin
 from chatd.config import Config, ConfigError, load_config
+from chatd.dbctx import open_db_for_cli
 from chatd.log import setup_logging
+from chatd.runner import EXIT_FAILURE, EXIT_USAGE, run_async
+from chatd.store.migrate import apply_migrations
 
 log = logging.getLogger("chatd.cli")
-
-EXIT_FAILURE = 1
-EXIT_USAGE = 2
 
 EPILOG_MAIN = """\
 examples:
@@ -107,9 +106,7 @@ def build_parser() -> argparse.ArgumentParser:
     ps.add_argument("--json", action="store_true", help="print JSON")
     ps.set_defaults(handler=cmd_config_show)
 
-    from chatd import admin  # the admin commands (users, sessions, invites, post)
-
-    admin.add_commands(sub, _common)
+    admin.add_commands(sub, _common)  # user, sessions, invite, post
     return parser
 
 
@@ -137,9 +134,6 @@ def cmd_config_show(args: argparse.Namespace, cfg: Config) -> int:
 
 
 def cmd_migrate(args: argparse.Namespace, cfg: Config) -> int:
-    from chatd.dbctx import open_db_for_cli
-    from chatd.store.migrate import apply_migrations
-
     async def run() -> int:
         async with open_db_for_cli(cfg) as db:
             applied = await apply_migrations(db)
@@ -150,7 +144,8 @@ def cmd_migrate(args: argparse.Namespace, cfg: Config) -> int:
 
 
 def cmd_serve(args: argparse.Namespace, cfg: Config) -> int:
-    from chatd.server import print_banner, serve
+    # Only serve needs the web stack (Quart, Hypercorn: ~0.25 s to import); the other commands skip it.
+    from chatd.server import StartupError, print_banner, serve
 
     async def run() -> int:
         shutdown = trio.Event()
@@ -164,7 +159,7 @@ def cmd_serve(args: argparse.Namespace, cfg: Config) -> int:
                 outer.cancel_scope.cancel()  # serve() has drained and returned: stop listening for signals
         return EXIT_FAILURE if forced.cancelled_caught else 0
 
-    return run_async(run)
+    return run_async(run, also_known=(StartupError,))
 
 
 async def _signals(shutdown: trio.Event, root: trio.CancelScope) -> None:
@@ -178,37 +173,6 @@ async def _signals(shutdown: trio.Event, root: trio.CancelScope) -> None:
                 log.warning("event=signal signal=%s action=force", signal.Signals(signum).name)
                 root.cancel()
                 return
-
-
-def run_async(fn: Callable[[], Any]) -> int:
-    """Run ``fn`` under Trio, turning known failures into a message and exit code 1."""
-    from chatd.pgcluster import ClusterError
-    from chatd.server import StartupError
-    from chatd.store import MigrationError, StoreError
-    from chatd.tls import TLSConfigError
-
-    known = (ClusterError, StartupError, MigrationError, StoreError, TLSConfigError)
-    try:
-        result: int = trio.run(fn)
-        return result
-    except known as exc:
-        log.error("event=fatal error=%r", str(exc))
-        print(f"chatd: error: {exc}", file=sys.stderr)
-        return EXIT_FAILURE
-    except BaseExceptionGroup as group:
-        match, _rest = group.split(known)
-        if match is None:
-            raise
-        first = _first_leaf(match)
-        log.error("event=fatal error=%r", str(first))
-        print(f"chatd: error: {first}", file=sys.stderr)
-        return EXIT_FAILURE
-
-
-def _first_leaf(group: BaseException) -> BaseException:
-    while isinstance(group, BaseExceptionGroup):
-        group = group.exceptions[0]
-    return group
 
 
 def main(argv: list[str] | None = None) -> int:

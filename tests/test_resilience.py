@@ -122,7 +122,7 @@ async def test_postgres_restart_under_a_running_chatd(own_cluster: EmbeddedClust
             assert [m["body"] for m in msgs] == ["before", "after"]
             assert (await server.get("/healthz")).status == 200
             # The NOTIFY listener reconnected too: a commit by another writer appears live.
-            from chatd.post import post_as
+            from chatd.admin.post import post_as
 
             with trio.fail_after(30):
                 await server.state.events.connected.wait()

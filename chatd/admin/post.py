@@ -6,10 +6,14 @@ per cid); its commit NOTIFYs every running chatd, which reads it back and broadc
 
 from __future__ import annotations
 
+import argparse
 import os
+import sys
 from dataclasses import dataclass
 
-from chatd.store import Conn
+from chatd.admin.common import AddCommon, AdminError, SubParsers, leaf
+from chatd.config import Config
+from chatd.store import Conn, Database
 from chatd.store import channels as channel_store
 from chatd.store.messages import post_messages
 from chatd.text import identity_key
@@ -44,3 +48,24 @@ async def post_as(db: Conn, channel: str, username: str, text: str, max_body_byt
     if posted.seq is None or posted.id is None:
         raise PostError(f"channel {channel!r} disappeared")
     return PostResult(found.id, posted.seq, posted.id)
+
+
+async def cmd_post(args: argparse.Namespace, cfg: Config, db: Database) -> int:
+    text = sys.stdin.read() if args.text == "-" else args.text
+    try:
+        result = await post_as(db, args.channel, args.as_user, text.rstrip("\n"), cfg.max_body_bytes)
+    except PostError as exc:
+        raise AdminError(str(exc)) from None
+    print(f"posted to #{args.channel.removeprefix('#')} as seq {result.seq} (message id {result.message_id})")
+    return 0
+
+
+def add_commands(sub: SubParsers, common: AddCommon) -> None:
+    """Register ``chatd post``."""
+    p = leaf(sub, common, "post", "post a message to a channel (appears live)",
+             "Post a message as a user; running chatd processes broadcast it at once (NOTIFY).",
+             "  chatd post --channel general --as alice 'The server reboots at 22:00.'\n"
+             "  echo 'backup done' | chatd post --channel ops --as backup-bot -\n", cmd_post)
+    p.add_argument("--channel", required=True, help="channel name (a leading # is fine)")
+    p.add_argument("--as", dest="as_user", required=True, metavar="USER", help="the author (a member of the channel)")
+    p.add_argument("text", help="the message; '-' reads it from standard input")
