@@ -16,19 +16,7 @@ from typing import Final
 
 from chatd.wire import cbor
 from chatd.wire.cbor import CBORValue, encode_map
-from chatd.wire.errors import (
-    BAD_FRAME,
-    BAD_LIMIT,
-    CLOSE_PROTOCOL_ERROR,
-    EMPTY_BODY,
-    TOO_LARGE,
-    UNKNOWN_OP,
-    UNSUPPORTED_VERSION,
-    FrameTooLarge,
-    ProtocolError,
-    clip,
-)
-from chatd.wire.frames import (
+from chatd.wire.client_frames import (
     MAX_LIMIT,
     Around,
     Browse,
@@ -45,9 +33,21 @@ from chatd.wire.frames import (
     PresenceSet,
     Read,
     Send,
-    ServerFrame,
     Typing,
 )
+from chatd.wire.errors import (
+    BAD_FRAME,
+    BAD_LIMIT,
+    CLOSE_PROTOCOL_ERROR,
+    EMPTY_BODY,
+    TOO_LARGE,
+    UNKNOWN_OP,
+    UNSUPPORTED_VERSION,
+    FrameTooLarge,
+    ProtocolError,
+    clip,
+)
+from chatd.wire.server_frames import ServerFrame
 
 #: The protocol version this codec speaks (hello.v).
 PROTOCOL_VERSION: Final = 1

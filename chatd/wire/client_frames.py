@@ -1,0 +1,178 @@
+"""One frozen dataclass per client frame (request) of protocol v1.
+
+They are what :func:`chatd.wire.decode_client_frame` returns; every one has a ``rid``, and its
+field names are the map keys.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import ClassVar, Final, Literal, TypeAlias
+
+#: Page size of browse/history/around when the request has no "limit".
+DEFAULT_LIMIT: Final = 50
+#: Largest "limit" a request may ask for (and the smallest is 1).
+MAX_LIMIT: Final = 100
+
+
+@dataclass(frozen=True, slots=True)
+class Hello:
+    """hello: must be the first frame. ``resume`` holds (ch, last_seq) pairs, each ch once."""
+
+    op: ClassVar[str] = "hello"
+    rid: int
+    v: int
+    token: str | None = None
+    resume: tuple[tuple[int, int], ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Channels:
+    """channels: list the channels I am a member of."""
+
+    op: ClassVar[str] = "channels"
+    rid: int
+
+
+@dataclass(frozen=True, slots=True)
+class Browse:
+    """browse: page through public channels; ``after`` is the opaque cursor of the last reply."""
+
+    op: ClassVar[str] = "browse"
+    rid: int
+    q: str | None = None
+    after: str | None = None
+    limit: int = DEFAULT_LIMIT
+
+
+@dataclass(frozen=True, slots=True)
+class ChannelCreate:
+    """channel.create: the creator becomes its owner."""
+
+    op: ClassVar[str] = "channel.create"
+    rid: int
+    name: str
+    description: str = ""
+    private: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class ChannelJoin:
+    """channel.join: join a public channel."""
+
+    op: ClassVar[str] = "channel.join"
+    rid: int
+    ch: int
+
+
+@dataclass(frozen=True, slots=True)
+class ChannelLeave:
+    """channel.leave."""
+
+    op: ClassVar[str] = "channel.leave"
+    rid: int
+    ch: int
+
+
+@dataclass(frozen=True, slots=True)
+class ChannelInvite:
+    """channel.invite: add the user named ``user`` (a username) to channel ``ch``."""
+
+    op: ClassVar[str] = "channel.invite"
+    rid: int
+    ch: int
+    user: str
+
+
+@dataclass(frozen=True, slots=True)
+class Members:
+    """members: list a channel's members."""
+
+    op: ClassVar[str] = "members"
+    rid: int
+    ch: int
+
+
+@dataclass(frozen=True, slots=True)
+class Send:
+    """send: post ``body`` to ``ch``; ``cid`` (16 bytes) makes retries idempotent."""
+
+    op: ClassVar[str] = "send"
+    rid: int
+    ch: int
+    cid: bytes
+    body: str
+
+
+@dataclass(frozen=True, slots=True)
+class History:
+    """history: a page of messages with seq < before, or > after, or the latest (neither)."""
+
+    op: ClassVar[str] = "history"
+    rid: int
+    ch: int
+    before: int | None = None
+    after: int | None = None
+    limit: int = DEFAULT_LIMIT
+
+
+@dataclass(frozen=True, slots=True)
+class Around:
+    """around: a page of messages centred on ``seq`` (jump to a search hit or a link)."""
+
+    op: ClassVar[str] = "around"
+    rid: int
+    ch: int
+    seq: int
+    limit: int = DEFAULT_LIMIT
+
+
+@dataclass(frozen=True, slots=True)
+class Read:
+    """read: move my read marker of ``ch`` forward to ``seq``."""
+
+    op: ClassVar[str] = "read"
+    rid: int
+    ch: int
+    seq: int
+
+
+@dataclass(frozen=True, slots=True)
+class Typing:
+    """typing: I am composing in ``ch`` (at most every 3 s)."""
+
+    op: ClassVar[str] = "typing"
+    rid: int
+    ch: int
+
+
+@dataclass(frozen=True, slots=True)
+class Ping:
+    """ping: an application-level liveness probe (browsers cannot see WebSocket pings)."""
+
+    op: ClassVar[str] = "ping"
+    rid: int
+
+
+@dataclass(frozen=True, slots=True)
+class PresenceSet:
+    """presence.set: the client reports being active or away."""
+
+    op: ClassVar[str] = "presence.set"
+    rid: int
+    state: Literal["active", "away"]
+
+
+#: Any client frame (what decode_client_frame returns).
+ClientFrame: TypeAlias = (
+    Hello | Channels | Browse | ChannelCreate | ChannelJoin | ChannelLeave | ChannelInvite
+    | Members | Send | History | Around | Read | Typing | PresenceSet | Ping
+)
+
+#: op → dataclass, for the client frames.
+CLIENT_FRAME_TYPES: Final[Mapping[str, type[ClientFrame]]] = {
+    cls.op: cls
+    for cls in (Hello, Channels, Browse, ChannelCreate, ChannelJoin, ChannelLeave, ChannelInvite,
+                Members, Send, History, Around, Read, Typing, PresenceSet, Ping)
+}

@@ -1,0 +1,70 @@
+"""The maps nested in server frames (TypedDicts): users, channels, members, messages, limits.
+
+Their keys are listed in the documented order (protocol/PROTOCOL.md §4, protocol/chatd.cddl).
+"""
+
+from __future__ import annotations
+
+from typing import Literal, NotRequired, TypedDict
+
+
+class UserInfo(TypedDict):
+    """User = {id, name, display}: ``name`` is the username, ``display`` the display name."""
+
+    id: int
+    name: str
+    display: str
+
+
+class ChannelInfo(TypedDict):
+    """Channel as its member sees it (in hello/channels replies and channel pushes)."""
+
+    id: int
+    name: str
+    description: str
+    private: bool
+    role: Literal["owner", "member"]
+    last_seq: int
+    read_seq: int
+    unread: int
+
+
+class PublicChannelInfo(TypedDict):
+    """A public channel in a browse reply."""
+
+    id: int
+    name: str
+    description: str
+    members: int
+    joined: bool
+
+
+class MemberInfo(TypedDict):
+    """A member of a channel (members reply, member.joined push)."""
+
+    id: int
+    name: str
+    display: str
+    role: Literal["owner", "member"]
+    presence: NotRequired[Literal["online", "away", "offline"]]
+
+
+class MessageInfo(TypedDict):
+    """A message inside history/around replies: the msg push without its op."""
+
+    ch: int
+    seq: int
+    id: int
+    ts: int
+    user: int
+    name: str
+    display: str
+    body: str
+    cid: bytes
+
+
+class Limits(TypedDict):
+    """The limits the server announces in the hello reply."""
+
+    body_bytes: int
+    frame_bytes: int
