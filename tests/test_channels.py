@@ -70,9 +70,11 @@ async def test_racing_creates_of_one_name_exactly_one_wins(daemon: MemoryDaemon)
 async def test_invalid_channel_names(daemon: MemoryDaemon) -> None:
     alice = await register(daemon, "alice")
     async with connect(daemon, alice) as a:
-        for name in ["", "   ", "x" * 81, "evil\u202egnp.exe", "tab\tname", "\x00"]:
+        for name in ["", "   ", "x" * 81, "evil\u202egnp.exe", "tab\tname", "\x01"]:
             err = await a.request("channel.create", name=name)
             assert err["code"] == "invalid_name", (name, err)
+        err = await a.request("channel.create", name="\x00")  # the codec refuses it (§3.2)
+        assert err["code"] == "bad_frame", err
         ok = await a.ok("channel.create", name="x" * 80)
         assert len(ok["channel"]["name"]) == 80
         ok = await a.ok("channel.create", name="👨‍👩‍👧 family")  # joiners inside emoji are fine

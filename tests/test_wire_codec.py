@@ -327,18 +327,21 @@ def test_truncated_or_extended_input_is_refused(data: bytes, cut: int) -> None:
 # Client frames: one strategy per type, kept inside the limits a valid frame respects.
 UINT = st.integers(min_value=0, max_value=MAX_SAFE_INT)
 LIMIT = st.integers(min_value=1, max_value=100)
-BODY = st.text(min_size=1, max_size=200).filter(lambda s: not s.isspace())
+# Text of a valid client frame: anything but U+0000 (refused in every text field, §3.2).
+TEXT_CHAR = st.characters(exclude_characters="\x00")
+TEXT = st.text(TEXT_CHAR)
+BODY = st.text(TEXT_CHAR, min_size=1, max_size=200).filter(lambda s: s.strip(wire.WHITE_SPACE) != "")
 CLIENT_FRAMES: st.SearchStrategy[ClientFrame] = st.one_of(
-    st.builds(Hello, rid=UINT, v=st.just(1), token=st.none() | st.text(),
+    st.builds(Hello, rid=UINT, v=st.just(1), token=st.none() | TEXT,
               resume=st.dictionaries(UINT, UINT, max_size=5).map(lambda d: tuple(d.items()))),
     st.builds(Channels, rid=UINT),
-    st.builds(Browse, rid=UINT, q=st.none() | st.text(), after=st.none() | st.text(),
+    st.builds(Browse, rid=UINT, q=st.none() | TEXT, after=st.none() | TEXT,
               limit=LIMIT),
-    st.builds(ChannelCreate, rid=UINT, name=st.text(), description=st.text(max_size=100),
+    st.builds(ChannelCreate, rid=UINT, name=TEXT, description=st.text(TEXT_CHAR, max_size=100),
               private=st.booleans()),
     st.builds(ChannelJoin, rid=UINT, ch=UINT),
     st.builds(ChannelLeave, rid=UINT, ch=UINT),
-    st.builds(ChannelInvite, rid=UINT, ch=UINT, user=st.text()),
+    st.builds(ChannelInvite, rid=UINT, ch=UINT, user=TEXT),
     st.builds(Members, rid=UINT, ch=UINT),
     st.builds(Send, rid=UINT, ch=UINT, cid=st.binary(min_size=16, max_size=16), body=BODY),
     st.builds(History, rid=UINT, ch=UINT, before=st.none() | UINT, limit=LIMIT),
@@ -620,6 +623,35 @@ def test_white_space_is_the_unicode_property() -> None:
 def test_body_with_text_and_spaces_is_kept_verbatim() -> None:
     frame = decode_client_frame(_send("  hi  \n"))
     assert isinstance(frame, Send) and frame.body == "  hi  \n"
+
+
+@pytest.mark.parametrize(
+    ("frame", "field"),
+    [
+        ({"op": "hello", "v": 1, "token": "abc\x00"}, "hello.token"),
+        ({"op": "browse", "q": "\x00"}, "browse.q"),
+        ({"op": "browse", "after": "cursor\x00"}, "browse.after"),
+        ({"op": "channel.create", "name": "a\x00b"}, "channel.create.name"),
+        ({"op": "channel.create", "name": "ab", "description": "x\x00"}, "channel.create.description"),
+        ({"op": "channel.invite", "ch": 1, "user": "\x00bob"}, "channel.invite.user"),
+        ({"op": "send", "ch": 1, "cid": CID, "body": "hi\x00"}, "send.body"),
+        ({"op": "send", "ch": 1, "cid": CID, "body": "\x00"}, "send.body"),  # not empty_body
+        ({"op": "send", "ch": 1, "cid": CID, "body": "\x00" * (MAX_BODY_BYTES + 1)}, "send.body"),
+    ],
+)
+def test_nul_in_any_text_field_is_bad_frame_naming_the_field(frame: dict[str, object], field: str) -> None:
+    exc = refused(encode_map({"rid": 9, **frame}))
+    assert (exc.code, exc.rid, exc.close_code) == (BAD_FRAME, 9, None)
+    assert exc.message == f"{field} contains U+0000, which is not allowed in text"
+
+
+def test_other_control_characters_in_text_are_kept() -> None:
+    text = "".join(map(chr, range(1, 0x20))) + "\x7f\x85"
+    frame = decode_client_frame(_send(text))
+    assert isinstance(frame, Send) and frame.body == text
+    create = decode_client_frame(encode_map({"op": "channel.create", "rid": 1, "name": "a\x01",
+                                             "description": text}))
+    assert isinstance(create, ChannelCreate) and create.description == text
 
 
 def test_codec_raises_only_protocol_errors_with_known_codes() -> None:

@@ -17,6 +17,7 @@ from chatd.store import Conn, Database
 from chatd.store import channels as channel_store
 from chatd.store.messages import post_messages
 from chatd.text import identity_key
+from chatd.wire import WHITE_SPACE
 
 
 class PostError(Exception):
@@ -32,8 +33,10 @@ class PostResult:
 
 async def post_as(db: Conn, channel: str, username: str, text: str, max_body_bytes: int) -> PostResult:
     """Post ``text`` to the channel named ``channel`` (a leading ``#`` is ignored) as ``username``."""
-    if not text.strip():
+    if not text.strip(WHITE_SPACE):  # the protocol's rule for send.body (PROTOCOL.md §5.9)
         raise PostError("the message is empty")
+    if "\x00" in text:  # PostgreSQL cannot store it (§3.2)
+        raise PostError("the message contains U+0000, which is not allowed in text")
     if len(text.encode()) > max_body_bytes:
         raise PostError(f"the message is over {max_body_bytes} bytes (max_body_bytes)")
     user = await channel_store.find_user_by_key(db, identity_key(username))

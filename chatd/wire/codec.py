@@ -103,9 +103,11 @@ def _uint(m: dict[str, CBORValue], key: str, op: str, rid: int) -> int:
 
 def _text(m: dict[str, CBORValue], key: str, op: str, rid: int) -> str:
     value = m[key]
-    if type(value) is str:
-        return value
-    raise _bad(f"{op}.{key} must be a text string, not {_describe(value)}", rid)
+    if type(value) is not str:
+        raise _bad(f"{op}.{key} must be a text string, not {_describe(value)}", rid)
+    if "\x00" in value:  # PostgreSQL cannot store it; refused here, where it is not retryable
+        raise _bad(f"{op}.{key} contains U+0000, which is not allowed in text", rid)
+    return value
 
 
 def _bool(m: dict[str, CBORValue], key: str, op: str, rid: int) -> bool:

@@ -123,6 +123,9 @@ def c2s_valid() -> None:
     valid("send", v, {"op": "send", "rid": 11, "ch": 12, "cid": CID, "body": "hi 👋"})
     valid("send-body-at-limit", v, {"op": "send", "rid": 12, "ch": 12, "cid": CID,
                                     "body": "€" * (MAX_BODY_BYTES // 3) + "a"})
+    # U+001C..U+001F are not Unicode White_Space: a body of them is not blank.
+    valid("send-body-separators", v, {"op": "send", "rid": 24, "ch": 12, "cid": CID,
+                                      "body": "\x1c\x1d\x1e\x1f"})
     valid("history-latest", v, {"op": "history", "rid": 13, "ch": 12})
     valid("history-before", v, {"op": "history", "rid": 14, "ch": 12, "before": 301,
                                 "limit": 100})
@@ -233,6 +236,20 @@ def c2s_invalid() -> None:
             "empty_body", rid=1)
     invalid("body-blank", v, {"op": "send", "rid": 1, "ch": 12, "cid": CID, "body": " \n\t"},
             None, "empty_body", rid=1)
+    # U+0000 in any text field (§3.2): bad_frame, also where another rule would apply too.
+    nul_frames = {
+        "body-nul": {"op": "send", "rid": 1, "ch": 12, "cid": CID, "body": "hi\x00there"},
+        "body-only-nul": {"op": "send", "rid": 1, "ch": 12, "cid": CID, "body": "\x00"},
+        "hello-token-nul": {"op": "hello", "rid": 1, "v": 1, "token": "tok\x00"},
+        "browse-q-nul": {"op": "browse", "rid": 1, "q": "home\x00"},
+        "browse-after-nul": {"op": "browse", "rid": 1, "after": "b:\x00"},
+        "channel.create-name-nul": {"op": "channel.create", "rid": 1, "name": "lab\x00"},
+        "channel.create-description-nul": {"op": "channel.create", "rid": 1, "name": "lab",
+                                           "description": "\x00"},
+        "channel.invite-user-nul": {"op": "channel.invite", "rid": 1, "ch": 12, "user": "bob\x00"},
+    }
+    for name, nul_frame in nul_frames.items():
+        invalid(name, v, nul_frame, None, "bad_frame", rid=1)
     invalid("body-too-large", v, {"op": "send", "rid": 1, "ch": 12, "cid": CID,
                                   "body": "€" * (MAX_BODY_BYTES // 3) + "ab"}, None,
             "too_large", rid=1)
