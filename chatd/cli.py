@@ -183,7 +183,7 @@ def main(argv: list[str] | None = None) -> int:
     except ConfigError as exc:
         print(f"chatd: {exc}", file=sys.stderr)
         return EXIT_USAGE
-    setup_logging(cfg.log_level)
+    setup_logging(cfg.log_level, cfg.access_log)
     code: int = args.handler(args, cfg)
     return code
 

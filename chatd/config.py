@@ -58,6 +58,7 @@ class Config:
     db_connect_timeout_secs: float = 60.0
     db_pool_size: int = 10
     log_level: str = "info"
+    access_log: str = "auto"
     registration: str = "open"
     session_idle_secs: int = 14 * 24 * 3600
     session_max_secs: int = 90 * 24 * 3600
@@ -231,6 +232,7 @@ CHECKS: Mapping[str, Callable[[Any], Any]] = {
     "db_connect_timeout_secs": _float_range(0, 3600),
     "db_pool_size": _int_range(2, 200),
     "log_level": _choice("debug", "info", "warning", "error"),
+    "access_log": _choice("auto", "on", "off"),
     "registration": _choice("open", "invite", "closed"),
     "session_idle_secs": _int_range(60, 10 * 365 * 86400),
     "session_max_secs": _int_range(60, 10 * 365 * 86400),

@@ -9,6 +9,7 @@ which takes tens of milliseconds instead of a migration run.
 from __future__ import annotations
 
 import itertools
+import logging
 import os
 import shutil
 import tempfile
@@ -22,6 +23,7 @@ import trio_asyncio
 from chatd.auth.passwords import Passwords
 from chatd.clock import FakeClock
 from chatd.config import Config, load_config
+from chatd.log import ACCESS_LOGGER
 from chatd.pgcluster import EmbeddedCluster
 from chatd.store import Database, apply_migrations, open_database
 from chatd.store.channels import ensure_default_channel
@@ -122,3 +124,16 @@ async def daemon(server_config: Config, db: Database, clock: FakeClock) -> Async
     """
     async with run_memory_daemon(server_config, db, Passwords(FAST_PARAMETERS), clock) as running:
         yield running
+
+
+@pytest.fixture
+def restore_logging() -> Iterator[None]:
+    """For tests that run ``setup_logging`` (``cli.main`` does): undo what it set afterwards."""
+    loggers = [logging.getLogger(), logging.getLogger(ACCESS_LOGGER)]
+    levels = [lg.level for lg in loggers]
+    yield
+    for handler in list(loggers[0].handlers):
+        if getattr(handler, "_chatd", False):
+            loggers[0].removeHandler(handler)
+    for lg, level in zip(loggers, levels, strict=True):
+        lg.setLevel(level)

@@ -9,7 +9,6 @@ non-retryable ``bad_frame`` naming the field, instead of failing in the database
 from __future__ import annotations
 
 import io
-import logging
 import sys
 
 import pytest
@@ -65,12 +64,10 @@ def _post(server: RunningServer, *args: str) -> int:
     return main(["post", "--database-url", server.db.dsn, "--channel", "general", "--as", "alice", *args])
 
 
+@pytest.mark.usefixtures("restore_logging")
 async def test_cli_post_follows_the_same_text_rules(
     server: RunningServer, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    root = logging.getLogger()  # main() adds a stderr handler to it: drop it after the test
-    monkeypatch.setattr(root, "handlers", list(root.handlers))
-    monkeypatch.setattr(root, "level", root.level)
     await register(server, "alice")
     code = await trio.to_thread.run_sync(_post, server, SEPARATORS)
     assert code == 0, capsys.readouterr().err

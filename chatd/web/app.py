@@ -18,7 +18,7 @@ from chatd.gateway import route as ws_route
 from chatd.state import DaemonState
 from chatd.web import auth_routes, static
 
-log = logging.getLogger("chatd.http")
+log = logging.getLogger("chatd.http.access")  # chatd.log.ACCESS_LOGGER: opt-in at a terminal
 
 MAX_REQUEST_BYTES = 64 * 1024  # JSON APIs; uploads (their own route) get their own limit
 HSTS_SECS = 180 * 86400  # half a year: long enough to matter, short enough to undo a mistake
