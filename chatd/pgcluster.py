@@ -21,8 +21,10 @@ import glob
 import logging
 import os
 import pwd
+import shlex
 import shutil
 import signal
+import stat
 import subprocess
 import time
 from collections.abc import Iterator
@@ -187,11 +189,13 @@ class EmbeddedCluster:
         """Fail clearly if the server account cannot traverse the folders above the data dir."""
         blocked = self.run_as.blocked_parent(self.root)
         if blocked is not None:
+            mode = stat.S_IMODE(blocked.stat().st_mode)
             raise ClusterError(
-                f"the PostgreSQL account {self.run_as.name!r} cannot enter {blocked} "
-                "(not searchable by it); chatd does not change permissions outside its data "
-                "directory: choose a data directory below folders others may enter, or run "
-                "chatd as a normal user"
+                f"the PostgreSQL account {self.run_as.name!r} cannot enter {blocked} (mode {mode:04o}): "
+                "run as root, chatd runs its embedded PostgreSQL as that account, and it does not "
+                "change permissions outside its data directory. Choose a data directory below "
+                f"folders others may enter, let the account in with `chmod o+x {shlex.quote(str(blocked))}`, "
+                "or run chatd as a normal user"
             )
 
     def _reachable_bindir(self) -> None:
