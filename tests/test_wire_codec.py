@@ -42,7 +42,6 @@ from chatd.wire import (
     ChannelLeave,
     ChannelRemoved,
     Channels,
-    ChannelUpdated,
     ClientFrame,
     Error,
     FrameTooLarge,
@@ -401,7 +400,6 @@ SERVER_FRAMES: st.SearchStrategy[ServerFrame] = st.one_of(
     st.builds(Resync, ch=UINT, seq=UINT),
     st.builds(ChannelAdded, channel=CHANNEL_INFO),
     st.builds(ChannelRemoved, ch=UINT),
-    st.builds(ChannelUpdated, channel=CHANNEL_INFO),
     st.builds(MemberJoined, ch=UINT, member=MEMBER_INFO),
     st.builds(MemberLeft, ch=UINT, user=UINT),
     st.builds(ReadMarker, ch=UINT, seq=UINT),
@@ -746,7 +744,7 @@ def test_public_api() -> None:
     }
     assert set(SERVER_FRAME_TYPES) == {
         "ok", "error", "ack", "msg", "caughtup", "resync", "channel.added", "channel.removed",
-        "channel.updated", "member.joined", "member.left", "read", "typing", "presence",
+        "member.joined", "member.left", "read", "typing", "presence",
         "session.expired",
     }
 

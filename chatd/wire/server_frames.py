@@ -134,14 +134,6 @@ class ChannelRemoved(_ServerFrame):
 
 
 @dataclass(frozen=True, slots=True)
-class ChannelUpdated(_ServerFrame):
-    """channel.updated push: a channel's name, description or privacy changed."""
-
-    op: ClassVar[str] = "channel.updated"
-    channel: ChannelInfo
-
-
-@dataclass(frozen=True, slots=True)
 class MemberJoined(_ServerFrame):
     """member.joined push: someone joined ``ch``."""
 
@@ -197,8 +189,8 @@ class SessionExpired(_ServerFrame):
 
 #: Any server frame (what encode_server_frame takes).
 ServerFrame: TypeAlias = (
-    Ok | Error | Ack | Msg | CaughtUp | Resync | ChannelAdded | ChannelRemoved | ChannelUpdated
-    | MemberJoined | MemberLeft | ReadMarker | TypingPush | PresencePush | SessionExpired
+    Ok | Error | Ack | Msg | CaughtUp | Resync | ChannelAdded | ChannelRemoved | MemberJoined
+    | MemberLeft | ReadMarker | TypingPush | PresencePush | SessionExpired
 )
 
 
@@ -234,8 +226,7 @@ def _compile_to_map(cls: type[ServerFrame]) -> _MapFn:
 SERVER_FRAME_TYPES: Final[Mapping[str, type[ServerFrame]]] = {
     cls.op: cls
     for cls in (Ok, Error, Ack, Msg, CaughtUp, Resync, ChannelAdded, ChannelRemoved,
-                ChannelUpdated, MemberJoined, MemberLeft, ReadMarker, TypingPush, PresencePush,
-                SessionExpired)
+                MemberJoined, MemberLeft, ReadMarker, TypingPush, PresencePush, SessionExpired)
 }
 for _cls in SERVER_FRAME_TYPES.values():
     _cls.to_map = _compile_to_map(_cls)

@@ -336,7 +336,6 @@ def s2c_valid() -> None:
     valid("resync", v, {"op": "resync", "ch": 15, "seq": 9001})
     valid("channel.added", v, {"op": "channel.added", "channel": PRIVATE})
     valid("channel.removed", v, {"op": "channel.removed", "ch": 15})
-    valid("channel.updated", v, {"op": "channel.updated", "channel": CHANNEL})
     valid("member.joined", v, {"op": "member.joined", "ch": 12, "member": MEMBER})
     valid("member.left", v, {"op": "member.left", "ch": 12, "user": 8})
     valid("read", v, {"op": "read", "ch": 12, "seq": 340})
