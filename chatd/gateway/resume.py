@@ -18,7 +18,7 @@ from chatd.gateway.subscriptions import Subscriptions
 from chatd.state import DaemonState
 from chatd.store import channels as channel_store
 from chatd.store.messages import messages_after
-from chatd.wire import CaughtUp, Hello, Ok, Resync, ServerFrame, encode_server_frame
+from chatd.wire import FEATURES, CaughtUp, Hello, Ok, Resync, ServerFrame, encode_server_frame
 
 REPLAY_PAGE = 500  # rows per read of a replay
 
@@ -57,6 +57,7 @@ async def hello(
         "heartbeat_ms": int(cfg.ws_ping_secs * 1000),
         "server_time": state.clock.now_ms(),
         "limits": {"body_bytes": cfg.max_body_bytes, "frame_bytes": cfg.max_frame_bytes},
+        "features": list(FEATURES),
     }))
     resume = dict(frame.resume)
     for row in rows:

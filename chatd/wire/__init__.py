@@ -35,6 +35,7 @@ from chatd.wire.client_frames import (
 )
 from chatd.wire.codec import (
     CID_BYTES,
+    FEATURES,
     MAX_BODY_BYTES,
     MAX_DESCRIPTION_BYTES,
     MAX_FRAME_BYTES,
@@ -120,6 +121,7 @@ __all__ = [
     "DEFAULT_LIMIT",
     "EMPTY_BODY",
     "ERROR_CODES",
+    "FEATURES",
     "FORBIDDEN",
     "HELLO_REQUIRED",
     "INVALID_NAME",

@@ -51,6 +51,9 @@ from chatd.wire.server_frames import ServerFrame
 
 #: The protocol version this codec speaks (hello.v).
 PROTOCOL_VERSION: Final = 1
+#: The optional capabilities this server has beyond the v1 core, announced in the hello reply
+#: (PROTOCOL.md §13): each names the ops and request fields a client may use with this server.
+FEATURES: Final[tuple[str, ...]] = ()
 #: Largest client frame, in bytes. Larger frames are refused unread (close 1009).
 MAX_FRAME_BYTES: Final = 64 * 1024
 #: Default largest message body, in UTF-8 bytes (the server may configure another value and

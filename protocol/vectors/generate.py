@@ -304,7 +304,8 @@ def s2c_valid() -> None:
     valid("ok-hello", v, {"op": "ok", "rid": 1, "user": USER, "channels": [CHANNEL, PRIVATE],
                           "heartbeat_ms": 10000, "server_time": 1764067200123,
                           "limits": {"body_bytes": MAX_BODY_BYTES,
-                                     "frame_bytes": MAX_FRAME_BYTES}})
+                                     "frame_bytes": MAX_FRAME_BYTES},
+                          "features": []})
     valid("ok-channels", v, {"op": "ok", "rid": 2, "channels": [CHANNEL]})
     valid("ok-channels-empty", v, {"op": "ok", "rid": 2, "channels": []})
     valid("ok-browse", v, {"op": "ok", "rid": 3, "channels": [
