@@ -4,20 +4,20 @@
 // (channels with lastSeq/readSeq, one ChannelLog per opened channel, the Outbox) → views render
 // from the model, at most once per animation frame. User actions go the other way as requests.
 
-import { Connection, RequestError } from './connection.js';
-import { Outbox } from './outbox.js';
-import { Store, browserStorage } from './storage.js';
-import { Drafts } from './drafts.js';
-import { ChannelLog, messageKey } from './messages.js';
-import { buildTimeline } from './timeline.js';
-import { pageTitle, unreadTotals } from './unread.js';
-import { sortByName, touchRecent } from './channel-list.js';
-import { cidKey } from './ids.js';
-import { IdleTracker } from './presence.js';
-import { byId, frameScheduler, replaceChildren } from './dom.js';
-import { MessageView } from './view-messages.js';
-import { Sidebar } from './view-sidebar.js';
-import { ChannelBrowser, ChannelCreator, LoginDialog, MembersDialog, Switcher, errorText, wireCloseButtons } from './view-dialogs.js';
+import { Connection, RequestError } from './net/connection.js';
+import { Outbox } from './model/outbox.js';
+import { Store, browserStorage } from './model/storage.js';
+import { Drafts } from './model/drafts.js';
+import { ChannelLog, messageKey } from './model/channel-log.js';
+import { buildTimeline } from './model/timeline.js';
+import { pageTitle, unreadTotals } from './model/unread.js';
+import { sortByName, touchRecent } from './model/channel-list.js';
+import { cidKey } from './net/ids.js';
+import { IdleTracker } from './model/presence.js';
+import { byId, frameScheduler, replaceChildren } from './views/dom.js';
+import { MessageView } from './views/messages.js';
+import { Sidebar } from './views/sidebar.js';
+import { ChannelBrowser, ChannelCreator, LoginDialog, MembersDialog, Switcher, errorText, wireCloseButtons } from './views/dialogs.js';
 
 const HISTORY_PAGE = 50;
 const GAP_PAGE = 100;

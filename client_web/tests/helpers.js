@@ -1,5 +1,5 @@
 // Test doubles shared by the unit tests: fake timers, a fake WebSocket, a fake localStorage.
-import { decode, encode } from '../js/cbor.js';
+import { decode, encode } from '../js/net/cbor.js';
 
 /** Timers that only move when the test calls advance(ms). */
 export class FakeTimers {

@@ -3,8 +3,8 @@
 // list of hundreds of channels on every unread change stays cheap.
 
 import { channelIcon, h, replaceChildren } from './dom.js';
-import { sidebarSections } from './channel-list.js';
-import { badgeText, unreadOf } from './unread.js';
+import { sidebarSections } from '../model/channel-list.js';
+import { badgeText, unreadOf } from '../model/unread.js';
 
 export class Sidebar {
   /**

@@ -3,9 +3,9 @@
 // elements: modal, Esc closes them (except the log-in one), focus returns to where it was.
 
 import { byId, channelIcon, h, replaceChildren } from './dom.js';
-import { rankForSwitcher } from './channel-list.js';
-import { badgeText, unreadOf } from './unread.js';
-import { presenceLabel } from './presence.js';
+import { rankForSwitcher } from '../model/channel-list.js';
+import { badgeText, unreadOf } from '../model/unread.js';
+import { presenceLabel } from '../model/presence.js';
 
 const SWITCHER_MAX = 50;
 const BROWSE_PAGE = 50;

@@ -3,8 +3,8 @@
 // shows "jump to latest" when the reader is not at the bottom.
 
 import { h, replaceChildren } from './dom.js';
-import { linkify } from './linkify.js';
-import { fullTimeLabel, timeLabel } from './timeline.js';
+import { linkify } from '../model/linkify.js';
+import { fullTimeLabel, timeLabel } from '../model/timeline.js';
 
 /** Within this many pixels of the bottom the reader "is at the bottom" (follows new messages). */
 const BOTTOM_SLACK_PX = 48;

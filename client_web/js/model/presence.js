@@ -1,7 +1,7 @@
 // Away detection (PROTOCOL.md §6, §5.14): the user is "away" after AWAY_AFTER_MS without any
 // input, "active" again at the first input. Pure: timers are injected.
 
-import { Emitter } from './emitter.js';
+import { Emitter } from '../lib/emitter.js';
 
 /** Without any input for this long the user is reported away (as Slack does after minutes). */
 export const AWAY_AFTER_MS = 5 * 60 * 1000;

@@ -15,9 +15,9 @@
 //
 // Events: "change" (entry) after every status change, "acked" (entry, with entry.ack = the ack).
 
-import { Emitter } from './emitter.js';
-import { backoffDelay } from './backoff.js';
-import { cidFromKey, cidKey, newCid } from './ids.js';
+import { Emitter } from '../lib/emitter.js';
+import { backoffDelay } from '../net/backoff.js';
+import { cidFromKey, cidKey, newCid } from '../net/ids.js';
 
 const KEY = 'outbox:';
 

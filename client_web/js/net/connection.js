@@ -28,7 +28,7 @@
 // here (isSafeFrame) rather than letting a BigInt leak into arithmetic.
 
 import { decodeSequence, encode } from './cbor.js';
-import { Emitter } from './emitter.js';
+import { Emitter } from '../lib/emitter.js';
 import { BACKOFF_MAX_MS, backoffDelay } from './backoff.js';
 
 export const PROTOCOL_VERSION = 1;
