@@ -22,7 +22,9 @@ def _installed_files() -> dict[str, str]:
     """Installed path (below the prefix) → source path, as setuptools expands setup.cfg."""
     dist = Distribution()
     dist.parse_config_files([str(ROOT / "setup.cfg")])
-    return {f"{folder}/{Path(src).name}": src for folder, sources in dist.data_files for src in sources}
+    return {
+        f"{folder}/{Path(src).name}": src for folder, sources in dist.data_files for src in sources
+    }
 
 
 def test_every_client_file_is_installed_where_the_server_looks() -> None:

@@ -5,6 +5,7 @@
 // from the model, at most once per animation frame. User actions go the other way as requests.
 
 import { Connection, RequestError } from './net/connection.js';
+import { LocalError } from './net/codes.js';
 import { Outbox } from './model/outbox.js';
 import { Store, browserStorage } from './model/storage.js';
 import { Drafts } from './model/drafts.js';
@@ -406,7 +407,7 @@ class App {
     } catch (err) {
       if (this.logs.get(ch) !== log) return;
       log.loadFailed();
-      if (err instanceof RequestError && err.code !== 'offline' && err.code !== 'disconnected') {
+      if (err instanceof RequestError && err.code !== LocalError.OFFLINE && err.code !== LocalError.DISCONNECTED) {
         this.loadErrors.set(ch, `Could not load the messages: ${errorText(err)}`);
       }
     }

@@ -6,6 +6,7 @@ import { byId, channelIcon, h, replaceChildren } from './dom.js';
 import { rankForSwitcher } from '../model/channel-list.js';
 import { badgeText, unreadOf } from '../model/unread.js';
 import { presenceLabel } from '../model/presence.js';
+import { ErrorCode, LocalError } from '../net/codes.js';
 
 const SWITCHER_MAX = 50;
 const BROWSE_PAGE = 50;
@@ -46,16 +47,16 @@ export function wireCloseButtons() {
 /** Human text for an error code from the server (PROTOCOL.md §8) or the connection. */
 export function errorText(err) {
   switch (err && err.code) {
-    case 'offline':
-    case 'disconnected':
+    case LocalError.OFFLINE:
+    case LocalError.DISCONNECTED:
       return 'You are offline. Try again when the connection is back.';
-    case 'timeout':
+    case LocalError.TIMEOUT:
       return 'The server did not answer in time. Try again.';
-    case 'rate_limited':
+    case ErrorCode.RATE_LIMITED:
       return 'Too many requests. Wait a few seconds and try again.';
-    case 'unavailable':
+    case ErrorCode.UNAVAILABLE:
       return 'The server is busy or its database is down. Try again shortly.';
-    case 'not_found':
+    case ErrorCode.NOT_FOUND:
       return 'That channel does not exist (or is private).';
     default:
       return (err && err.message) || 'Something went wrong.';
@@ -282,7 +283,7 @@ export class ChannelCreator {
       this.dialog.close();
       this.app.open(ok.channel.id, { focus: true });
     } catch (err) {
-      if (err.code === 'name_taken' && err.existing !== undefined) {
+      if (err.code === ErrorCode.NAME_TAKEN && err.existing !== undefined) {
         const join = h('button', { type: 'button', id: 'create-join-existing', class: 'secondary' }, `Join #${name}`);
         join.addEventListener('click', async () => {
           join.disabled = true;
@@ -296,7 +297,7 @@ export class ChannelCreator {
         });
         this._showError([h('span', {}, `A public channel named “${name}” already exists. `), join]);
         join.focus();
-      } else if (err.code === 'name_taken') {
+      } else if (err.code === ErrorCode.NAME_TAKEN) {
         this._showError(`The name “${name}” is taken. Pick another one.`);
         this.name.focus();
       } else {
@@ -388,9 +389,9 @@ export class MembersDialog {
       this._load();
     } catch (err) {
       const text = {
-        user_not_found: `There is no user named @${user}.`,
-        already_member: `@${user} is already a member.`,
-        forbidden: 'Only the owner of a private channel can invite people.',
+        [ErrorCode.USER_NOT_FOUND]: `There is no user named @${user}.`,
+        [ErrorCode.ALREADY_MEMBER]: `@${user} is already a member.`,
+        [ErrorCode.FORBIDDEN]: 'Only the owner of a private channel can invite people.',
       }[err.code];
       this.result.textContent = text ?? errorText(err);
       this.result.className = 'form-note error';
@@ -477,7 +478,7 @@ export class LoginDialog {
       } catch {
         data = null;
       }
-      if (resp.status === 429 || (data && data.error === 'rate_limited')) {
+      if (resp.status === 429 || (data && data.error === ErrorCode.RATE_LIMITED)) {
         const secs = Number(resp.headers.get('Retry-After')) || 1;
         this._error(`Too many failed attempts. Try again in ${secs} s.`);
       } else {
