@@ -52,3 +52,38 @@ test('every module the app imports is announced with modulepreload', () => {
   assert.deepEqual([...seen].filter((f) => !preloaded.has(f)), []);
   assert.deepEqual([...preloaded].filter((f) => !seen.has(f)), [], 'nothing preloaded that is not used');
 });
+
+// DESIGN.md §5a: model/ is state without DOM, views/ render, net/ is codec and connection,
+// controllers/ connect them. The folders may only import downwards.
+const ALLOWED_IMPORTS = {
+  lib: [],
+  net: ['lib/', 'net/'],
+  model: ['lib/', 'model/', 'net/codes.js', 'net/ids.js', 'net/backoff.js'],
+  views: ['lib/', 'model/', 'views/', 'net/codes.js'],
+  controllers: ['lib/', 'model/', 'views/', 'net/', 'controllers/'],
+};
+
+test('each folder imports only the layers below it', () => {
+  const wrong = [];
+  for (const [file, text] of sources) {
+    const folder = file.split('/')[0];
+    const allowed = ALLOWED_IMPORTS[folder];
+    if (!allowed) continue; // the pages' entry points (app.js, auth-page.js) may import anything
+    for (const m of text.matchAll(/^import [^;]*? from '(\.{1,2}\/[^']+)';/gms)) {
+      const target = new URL(m[1], new URL(file, dir)).href.slice(dir.href.length);
+      if (!allowed.some((prefix) => target.startsWith(prefix))) wrong.push(`${file} imports ${target}`);
+    }
+  }
+  assert.deepEqual(wrong, []);
+  assert.ok(sources.some(([f]) => f.startsWith('model/')) && sources.some(([f]) => f.startsWith('views/')));
+});
+
+test('model/, net/ and lib/ never touch the DOM', () => {
+  const dom = /\b(document|window|HTMLElement|Element|Node)\b\s*[.(]|\b(querySelector|getElementById|createElement|innerText|textContent)\b/;
+  for (const [file, text] of sources) {
+    if (!/^(model|net|lib)\//.test(file)) continue;
+    const code = text.replace(/\/\*[\s\S]*?\*\//g, '').replace(/(^|\s)\/\/.*$/gm, '');
+    const m = dom.exec(code);
+    assert.equal(m, null, `${file}: ${m && m[0]}`);
+  }
+});

@@ -95,6 +95,11 @@ export class MessageView {
     return s.scrollHeight - s.scrollTop - s.clientHeight <= BOTTOM_SLACK_PX;
   }
 
+  /** True iff the reader is close enough to the top that older history should be loaded. */
+  nearTop() {
+    return this.scroller.scrollTop < LOAD_OLDER_PX;
+  }
+
   scrollToBottom() {
     this.scroller.scrollTop = this.scroller.scrollHeight;
     this.atBottom = true;
@@ -154,6 +159,11 @@ export class MessageView {
     }
     this._lastCount = msgCount;
     this._updateJump();
+  }
+
+  /** There is no channel to show: I am in none. */
+  showNoChannel() {
+    replaceChildren(this.top, 'You are not in any channel yet. Browse or create one.');
   }
 
   /** Count a message that arrived while the reader is scrolled up (for "jump to latest"). */

@@ -8,13 +8,18 @@ import { badgeText, unreadOf } from '../model/unread.js';
 
 export class Sidebar {
   /**
-   * @param {object} els {nav, filter}
-   * @param {object} hooks {open(ch), data() → {channels, favourites, recent, activeId, drafts:Set}}
+   * @param {object} els {nav, filter, browse, create, switcher}: the list, its filter box and the
+   *   sidebar's buttons
+   * @param {object} hooks {open(ch), data() → {channels, favourites, recent, activeId,
+   *   drafts:Set}, browse(), create(), switcher()}
    */
   constructor(els, hooks) {
     this.nav = els.nav;
     this.filter = els.filter;
     this.hooks = hooks;
+    els.browse.addEventListener('click', () => hooks.browse());
+    els.create.addEventListener('click', () => hooks.create());
+    els.switcher.addEventListener('click', () => hooks.switcher());
     /** @type {Map<number, HTMLElement>} */
     this.items = new Map();
     this.order = [];
