@@ -60,7 +60,7 @@ const conn = new Connection({
 });
 const request = (op, fields) => conn.request(op, fields);
 const ignore = () => {};
-new ReadMarkers({ channels, send: (ch, seq) => request('read', { ch, seq }).catch(ignore) });
+const reads = new ReadMarkers({ channels, send: (ch, seq) => request('read', { ch, seq }).catch(ignore) });
 
 // --- views (their callbacks reach the controllers built below, once the page runs) ---------
 
@@ -188,8 +188,11 @@ document.addEventListener('visibilitychange', () => {
     composer.saveDraft();
   }
 });
-// The page may go away at any moment: keep the draft.
-addEventListener('pagehide', () => composer.saveDraft());
+// The page may go away at any moment: keep the draft, and say how far I have read.
+addEventListener('pagehide', () => {
+  composer.saveDraft();
+  reads.flush();
+});
 
 // Hooks for the browser tests (and curious users); they only affect this page's connection.
 window.__chatd = {

@@ -12,7 +12,7 @@ const ME = 7;
 const OTHER = 8;
 
 function channel(id, extra = {}) {
-  return { id, name: `c${id}`, description: '', private: false, role: 'member', last_seq: 0, read_seq: 0, unread: 0, ...extra };
+  return { id, name: `c${id}`, description: '', private: false, role: 'member', last_seq: 0, read_seq: 0, ...extra };
 }
 
 function msg(ch, seq, user = OTHER) {
@@ -111,5 +111,51 @@ describe('read markers to the server', () => {
     channels.readElsewhere(1, 12); // the server knows already
     await timers.advance(READ_DEBOUNCE_MS * 4);
     assert.deepEqual(sent, [[1, 10], [2, 4]]);
+  });
+});
+
+describe('my own messages are never unread (first-time user bug: badge 3, "99+" after a reload)', () => {
+  test("my message moves the read marker, and the server's marker follows", async () => {
+    const timers = new FakeTimers();
+    const { channels } = setup(channel(1, { last_seq: 5, read_seq: 5 }));
+    const sent = [];
+    new ReadMarkers({ channels, send: (ch, seq) => sent.push([ch, seq]), timers });
+    for (const seq of [6, 7, 8]) channels.addMessage(msg(1, seq, ME), ME);
+    assert.equal(unreadOf(channels.get(1)), 0);
+    await timers.advance(READ_DEBOUNCE_MS);
+    assert.deepEqual(sent, [[1, 8]], 'without it, a reload shows my 3 messages as unread');
+  });
+
+  test('also when the ack comes before the msg push', async () => {
+    const timers = new FakeTimers();
+    const { channels } = setup(channel(1, { last_seq: 5, read_seq: 5 }));
+    const sent = [];
+    new ReadMarkers({ channels, send: (ch, seq) => sent.push([ch, seq]), timers });
+    channels.noteLastSeq(1, 6);
+    channels.ownMessage(1, 6); // the ack of my message
+    channels.addMessage(msg(1, 6, ME), ME);
+    assert.equal(unreadOf(channels.get(1)), 0);
+    await timers.advance(READ_DEBOUNCE_MS);
+    assert.deepEqual(sent, [[1, 6]]);
+  });
+
+  test("not past others' messages I have not read", () => {
+    const { channels } = setup(channel(1, { last_seq: 5, read_seq: 5 }));
+    channels.addMessage(msg(1, 6), ME);
+    channels.addMessage(msg(1, 7, ME), ME);
+    assert.equal(channels.get(1).readSeq, 5);
+    assert.equal(unreadOf(channels.get(1)), 2);
+  });
+
+  test("the server's unread count leaves out my messages past the marker: so does mine", () => {
+    const { channels } = setup();
+    // 130 messages of mine after the marker (sent from another device), then one from someone else.
+    channels.replaceAll([channel(1, { last_seq: 133, read_seq: 3, unread: 0 }), channel(2, { last_seq: 140, read_seq: 3, unread: 1 })]);
+    assert.equal(unreadOf(channels.get(1)), 0);
+    assert.equal(unreadOf(channels.get(2)), 1);
+    channels.upsert(channel(1, { last_seq: 150, read_seq: 3, unread: 4 })); // channel.updated
+    assert.equal(unreadOf(channels.get(1)), 4);
+    channels.upsert(channel(3, { last_seq: 10, read_seq: 2 })); // no unread field: as before
+    assert.equal(unreadOf(channels.get(3)), 8);
   });
 });

@@ -97,6 +97,15 @@ class ChatPage:
         assert resp["status"] in (200, 201), resp
         self.username = username
 
+    async def log_in(self, username: str, password: str) -> None:
+        """Log in through the /login form and wait until the app is ready."""
+        await self.get("/login")
+        await self.type_into("#username", username)
+        await self.type_into("#password", password)
+        await self.click("#auth-form button[type=submit]")
+        self.username = username
+        await self.wait_ready()
+
     async def open_app(self) -> None:
         """Load / and wait until the app is connected and showing a channel."""
         await self.get("/")

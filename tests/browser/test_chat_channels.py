@@ -157,17 +157,12 @@ async def test_switcher_and_filter_with_many_channels(
         page = ChatPage(browser_factory(engine), server, engine)
         name = unique_name("busy")
         account = await register(server, name, "Busy Person")
-        page.username = name
         # 120 channels created over the protocol (fast), then the browser logs in.
         async with connect(server, account) as client:
             for i in range(120):
                 await client.ok("channel.create", name=f"team-{i:03d}")
             await client.ok("channel.create", name="zebra-crossing")
-        await page.get("/login")
-        await page.type_into("#username", name)
-        await page.type_into("#password", "correct horse battery")
-        await page.click("#auth-form button[type=submit]")
-        await page.wait_ready()
+        await page.log_in(name, "correct horse battery")
         assert len(await page.sidebar_names()) == 122
 
         # The filter narrows the list; Enter opens the best match.

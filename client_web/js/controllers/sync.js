@@ -87,7 +87,10 @@ export class Sync {
     outbox.on('acked', (e) => {
       const log = channels.log(e.ch);
       if (log && log.hasKey(messageKey(session.me.id, e.cid))) outbox.settle(e.cid);
-      if (e.ack) channels.noteLastSeq(e.ch, e.ack.seq);
+      if (e.ack) {
+        channels.noteLastSeq(e.ch, e.ack.seq);
+        channels.ownMessage(e.ch, e.ack.seq);
+      }
     });
     // Another tab of this user queued messages: pick them up.
     addEventListener('storage', (ev) => {

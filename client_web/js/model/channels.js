@@ -39,10 +39,18 @@ export class Channels extends Emitter {
     return this.logs.get(ch);
   }
 
-  /** A Channel from the server (PROTOCOL.md §7). Seqs only move forward. */
+  /**
+   * A Channel from the server (PROTOCOL.md §7). Seqs only move forward.
+   *
+   * The server's `unread` leaves out my own messages, while lastSeq − readSeq counts every
+   * message past the marker: messages I sent from elsewhere (or before the server heard of my
+   * reading) would show as unread. So the marker is taken as at least last_seq − unread: the
+   * same count as the server's, and my own messages are never news to me.
+   */
   upsert(c) {
     if (!c || !Number.isSafeInteger(c.id)) return;
     const old = this.records.get(c.id);
+    const readByCount = Number.isSafeInteger(c.unread) && Number.isSafeInteger(c.last_seq) ? c.last_seq - c.unread : 0;
     this.records.set(c.id, {
       id: c.id,
       name: String(c.name),
@@ -50,7 +58,7 @@ export class Channels extends Emitter {
       private: !!c.private,
       role: c.role === 'owner' ? 'owner' : 'member',
       lastSeq: Math.max(old ? old.lastSeq : 0, c.last_seq ?? 0),
-      readSeq: Math.max(old ? old.readSeq : 0, c.read_seq ?? 0),
+      readSeq: Math.max(old ? old.readSeq : 0, c.read_seq ?? 0, readByCount),
     });
     if (!this.logs.has(c.id)) this.logs.set(c.id, new ChannelLog(c.id));
     this.emit('change', { ch: c.id });
@@ -117,6 +125,15 @@ export class Channels extends Emitter {
   }
 
   /**
+   * A message of mine got `seq` (its ack, or its push): it is read, if everything before it
+   * was — and the server is told, like any read, so that a reload or another device agrees.
+   */
+  ownMessage(ch, seq) {
+    const c = this.records.get(ch);
+    if (c && c.readSeq >= seq - 1) this.markRead(ch, seq);
+  }
+
+  /**
    * A `msg` push (live or replayed).
    * @param {object} m the Message
    * @param {number|null} me my user id
@@ -127,11 +144,9 @@ export class Channels extends Emitter {
     const c = this.records.get(m.ch);
     if (!c || !Number.isSafeInteger(m.seq)) return null;
     const isNew = m.seq > c.lastSeq;
-    const wasRead = c.readSeq >= c.lastSeq;
     c.lastSeq = Math.max(c.lastSeq, m.seq);
     const own = me !== null && m.user === me;
-    // My own message does not make a channel unread if it was read up to there.
-    if (own && wasRead && c.readSeq >= m.seq - 1) c.readSeq = Math.max(c.readSeq, m.seq);
+    if (own) this.ownMessage(m.ch, m.seq);
     const log = this.logs.get(m.ch);
     const result = log ? log.addLive(m) : 'ignored';
     this.emit('change', { ch: m.ch });
