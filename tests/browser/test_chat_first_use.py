@@ -1,11 +1,12 @@
 """What a first-time user ran into (issue 10 item 9), in Chromium, Firefox and WebKit: my own
-messages shown as unread after a reload."""
+messages shown as unread after a reload, the typing indicator gone for seconds when someone goes
+on typing after sending."""
 
 from __future__ import annotations
 
 import trio
 
-from tests.browser.chat_helpers import ChatPage, unique_name
+from tests.browser.chat_helpers import ChatPage, two_users, unique_name
 from tests.browser.harness import BrowserPool
 from tests.helpers.client import connect, general_id, register
 from tests.helpers.server import RunningServer
@@ -53,3 +54,60 @@ async def test_own_messages_are_not_unread_after_a_reload(
             await page.wait("document.title.endsWith('#elsewhere · chatd')")
             assert await page.js("return document.title") == "#elsewhere · chatd"
             assert await page.js(f"return {BADGE}", "general") is None
+
+
+# Alice records when Bob's message appears and every change of the typing line (page clock).
+RECORD_TYPING = """
+window.__seen = {msgAt: null, typing: []};
+const line = document.getElementById('typing');
+new MutationObserver(() => window.__seen.typing.push([performance.now(), line.textContent]))
+  .observe(line, {childList: true, characterData: true, subtree: true});
+const list = document.getElementById('message-list');
+new MutationObserver(() => {
+  if (window.__seen.msgAt === null
+      && [...list.querySelectorAll('.msg-body')].some((e) => e.textContent === arguments[0])) {
+    window.__seen.msgAt = performance.now();
+  }
+}).observe(list, {childList: true, subtree: true});
+"""
+
+# Bob types a key every 100 ms, presses Enter at 2.5 s and goes on typing until 8 s.
+TYPE_SEND_TYPE = """
+const [body] = arguments;
+const box = document.getElementById('composer-input');
+const edit = (text) => { box.value = text; box.dispatchEvent(new Event('input', {bubbles: true})); };
+return new Promise((done) => {
+  let t = 0;
+  const timer = setInterval(() => {
+    t += 100;
+    if (t === 2500) {
+      edit(body);
+      box.dispatchEvent(new KeyboardEvent('keydown', {key: 'Enter', bubbles: true, cancelable: true}));
+    } else if (t > 8000) {
+      clearInterval(timer);
+      done();
+    } else {
+      edit(box.value + 'x');
+    }
+  }, 100);
+});
+"""
+
+
+async def test_typing_indicator_stays_when_someone_types_on_after_sending(
+    engine: str, browser_factory: BrowserPool, server: RunningServer
+) -> None:
+    with trio.fail_after(TEST_CEILING_SECS):
+        alice, bob = await two_users(engine, browser_factory, server)
+        await alice.js(RECORD_TYPING, "first part")
+        await bob.js(TYPE_SEND_TYPE, "first part")
+        seen = await alice.js("return window.__seen")
+        msg_at = seen["msgAt"]
+        assert msg_at is not None
+        after = [(t - msg_at, text) for t, text in seen["typing"] if t >= msg_at]
+        back = next((t for t, text in after if text == "Bob is typing…"), None)
+        # The server relays one notice per 3 s: the one after the message comes at most ~1 s
+        # after it here (the last one before it was at ~0 s, the message at 2.5 s). It was ~3 s.
+        assert back is not None and back < 2000, after
+        # Then it stays while Bob types (until ~5.5 s after the message).
+        assert all(text == "Bob is typing…" for t, text in after if back <= t <= 5000), after

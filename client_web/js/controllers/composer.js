@@ -48,6 +48,7 @@ export class ComposerController {
 
   /** Another channel was opened: its draft goes into the box. */
   showDraft(ch) {
+    this.notifier.cancel(); // a notice owed for the previous channel is not sent any more
     this.view.setValue(this.session.drafts ? this.session.drafts.get(ch) : '');
     this.view.showError(null);
   }
