@@ -1,6 +1,6 @@
 """What a first-time user ran into (issue 10 item 9), in Chromium, Firefox and WebKit: my own
 messages shown as unread after a reload, the typing indicator gone for seconds when someone goes
-on typing after sending."""
+on typing after sending, "#" before a private channel's name."""
 
 from __future__ import annotations
 
@@ -111,3 +111,29 @@ async def test_typing_indicator_stays_when_someone_types_on_after_sending(
         assert back is not None and back < 2000, after
         # Then it stays while Bob types (until ~5.5 s after the message).
         assert all(text == "Bob is typing…" for t, text in after if back <= t <= 5000), after
+
+
+async def test_empty_private_channel_is_named_as_everywhere_else(
+    engine: str, browser_factory: BrowserPool, server: RunningServer
+) -> None:
+    with trio.fail_after(TEST_CEILING_SECS):
+        page = ChatPage(browser_factory(engine), server, engine)
+        name = unique_name("hermit")
+        account = await register(server, name, "Hermit")
+        async with connect(server, account) as client:
+            await client.ok("channel.create", name="hideout", private=True)
+            await client.ok("channel.create", name="plaza")
+        await page.log_in(name, "correct horse battery")
+        top = "document.getElementById('history-top')"
+
+        # (open_channel may return while the previous channel's line is still shown: wait.)
+        await page.open_channel("hideout")
+        await page.wait(f"{top}.textContent === 'No messages in hideout yet. Say hello!'")
+        assert await page.js(f"return !!{top}.querySelector('.icon-lock')")
+        await page.send("first!")
+        await page.wait(f"{top}.textContent === 'This is the very beginning of hideout.'")
+        assert await page.js(f"return !!{top}.querySelector('.icon-lock')")
+
+        await page.open_channel("plaza")
+        await page.wait(f"{top}.textContent === 'No messages in #plaza yet. Say hello!'")
+        assert await page.js(f"return {top}.querySelector('.icon-lock')") is None

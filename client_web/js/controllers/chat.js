@@ -172,6 +172,7 @@ export class ChatController {
       loadingOlder: log.loadingOlder,
       error: this.history.errorOf(ch),
       name: c.name,
+      private: c.private,
     });
     if (log.loaded && !this._usableMarked) {
       this._usableMarked = true;
