@@ -1,6 +1,7 @@
 """What a first-time user ran into (issue 10 item 9), in Chromium, Firefox and WebKit: my own
 messages shown as unread after a reload, the typing indicator gone for seconds when someone goes
-on typing after sending, "#" before a private channel's name."""
+on typing after sending, "#" before a private channel's name, and the delivery tick far from its
+message on a wide window."""
 
 from __future__ import annotations
 
@@ -137,3 +138,30 @@ async def test_empty_private_channel_is_named_as_everywhere_else(
         await page.open_channel("plaza")
         await page.wait(f"{top}.textContent === 'No messages in #plaza yet. Say hello!'")
         assert await page.js(f"return {top}.querySelector('.icon-lock')") is None
+
+
+async def test_delivery_tick_is_next_to_its_message_on_a_wide_window(
+    engine: str, browser_factory: BrowserPool, server: RunningServer
+) -> None:
+    with trio.fail_after(TEST_CEILING_SECS):
+        page = ChatPage(browser_factory(engine), server, engine)
+        await page.register_via_api(unique_name("wide"), "Wide")
+        await page.call(page.driver.set_window_size, 1800, 900)
+        await page.open_app()
+        await page.send("short")
+        await page.wait(
+            "document.querySelector('#message-list .msg.own')?.dataset.status === 'sent'"
+        )
+        where = await page.js(
+            """
+            const m = document.querySelector('#message-list .msg.own');
+            const text = document.createRange();
+            text.selectNodeContents(m.querySelector('.msg-body'));
+            const rects = text.getClientRects();
+            const tick = m.querySelector('.msg-status .icon-check').getBoundingClientRect();
+            return {textEnd: rects[rects.length - 1].right, tickLeft: tick.left,
+                    listWidth: document.getElementById('message-list').clientWidth};
+            """
+        )
+        assert where["listWidth"] > 1000, where  # the window really is wide
+        assert 0 <= where["tickLeft"] - where["textEnd"] <= 24, where
