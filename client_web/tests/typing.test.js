@@ -67,7 +67,7 @@ describe('my typing notices', () => {
 /**
  * What the other person sees when I type for `typeMs`, press Enter at `sendAt` and go on typing
  * until `untilMs`: the server relays at most one notice per 3 s per connection and channel
- * (chatd/gateway.py, TYPING_MIN_INTERVAL_SECS) and drops the rest; the receiver shows a relayed
+ * (the server's TYPING_MIN_INTERVAL_SECS) and drops the rest; the receiver shows a relayed
  * notice for TYPING_SHOW_MS, and clears it when my message arrives.
  * @returns {{relayed: number[], backAfterMs: number, longestGapMs: number}}
  */

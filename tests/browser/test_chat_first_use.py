@@ -7,9 +7,9 @@ from __future__ import annotations
 
 import trio
 
-from tests.browser.chat_helpers import ChatPage, two_users, unique_name
+from tests.browser.chat_helpers import ChatPage, new_account, two_users, unique_name
 from tests.browser.harness import BrowserPool
-from tests.helpers.client import connect, general_id, register
+from tests.helpers.client import connect, general_id
 from tests.helpers.server import RunningServer
 
 TEST_CEILING_SECS = 120
@@ -25,14 +25,12 @@ async def test_own_messages_are_not_unread_after_a_reload(
     engine: str, browser_factory: BrowserPool, server: RunningServer
 ) -> None:
     with trio.fail_after(TEST_CEILING_SECS):
-        page = ChatPage(browser_factory(engine), server, engine)
-        name = unique_name("talker")
-        account = await register(server, name, "Talker")
+        page, account = await new_account(engine, browser_factory, server, "talker", "Talker")
         # The same user on another device: it gets the `read` pushes of the page's marker.
         async with connect(server, account) as phone:
             general = general_id(phone)
             await phone.ok("channel.create", name="elsewhere")
-            await page.log_in(name, "correct horse battery")
+            await page.log_in(account)
             assert await page.active_channel() == "general"
             for i in range(3):
                 await page.send(f"note {i + 1}")
@@ -118,13 +116,11 @@ async def test_empty_private_channel_is_named_as_everywhere_else(
     engine: str, browser_factory: BrowserPool, server: RunningServer
 ) -> None:
     with trio.fail_after(TEST_CEILING_SECS):
-        page = ChatPage(browser_factory(engine), server, engine)
-        name = unique_name("hermit")
-        account = await register(server, name, "Hermit")
+        page, account = await new_account(engine, browser_factory, server, "hermit", "Hermit")
         async with connect(server, account) as client:
             await client.ok("channel.create", name="hideout", private=True)
             await client.ok("channel.create", name="plaza")
-        await page.log_in(name, "correct horse battery")
+        await page.log_in(account)
         top = "document.getElementById('history-top')"
 
         # (open_channel may return while the previous channel's line is still shown: wait.)

@@ -78,7 +78,7 @@ export function typingText(names) {
 
 /**
  * When to send my `typing` notices. The server relays at most one per 3 s per connection and
- * channel and drops the others (TYPING_MIN_INTERVAL_SECS in chatd/gateway.py), and the other
+ * channel and drops the others (the server's TYPING_MIN_INTERVAL_SECS), and the other
  * side shows a notice for 5 s and clears it when my message arrives. So a notice sent inside
  * the server's window is lost, and the next one must go out as soon as the window is over:
  *
