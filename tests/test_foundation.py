@@ -31,20 +31,20 @@ async def test_unknown_path_is_json_404(server: RunningServer) -> None:
 
 
 async def test_assets_are_cached_compressed_and_revalidated(server: RunningServer) -> None:
-    plain = await server.get("/js/cbor.js")
+    plain = await server.get("/js/net/cbor.js")
     assert plain.status == 200
     assert plain.headers["content-type"].startswith("text/javascript")
     assert "content-encoding" not in plain.headers
     etag = plain.headers["etag"]
-    gz = await server.get("/js/cbor.js", headers={"Accept-Encoding": "gzip, deflate"})
+    gz = await server.get("/js/net/cbor.js", headers={"Accept-Encoding": "gzip, deflate"})
     assert gz.headers["content-encoding"] == "gzip"
     import gzip
 
     assert gzip.decompress(gz.body) == plain.body
     assert len(gz.body) < len(plain.body) / 2
-    again = await server.get("/js/cbor.js", headers={"If-None-Match": etag})
+    again = await server.get("/js/net/cbor.js", headers={"If-None-Match": etag})
     assert again.status == 304 and again.body == b""
-    refused = await server.get("/js/cbor.js", headers={"Accept-Encoding": "gzip;q=0"})
+    refused = await server.get("/js/net/cbor.js", headers={"Accept-Encoding": "gzip;q=0"})
     assert "content-encoding" not in refused.headers
 
 

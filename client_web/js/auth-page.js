@@ -2,6 +2,8 @@
 // /api/login and /api/register, show each field's error next to it, then go on to the app.
 // Loaded as an ES module; no inline script or style anywhere (the CSP forbids them).
 
+import { ErrorCode } from "./net/codes.js";
+
 const FIELDS = ["username", "display_name", "password", "invite"];
 
 /** Where to go after logging in: the `next` parameter if it is a local path, else "/". */
@@ -57,7 +59,7 @@ function showErrors(form, resp, data) {
     showFormError(`Something went wrong (HTTP ${resp.status}). Try again.`);
     return;
   }
-  if (data.error === "rate_limited") {
+  if (data.error === ErrorCode.RATE_LIMITED) {
     const secs = Number(resp.headers.get("Retry-After")) || 1;
     showFormError(`Too many failed attempts. Try again in ${secs} second${secs === 1 ? "" : "s"}.`);
     return;

@@ -3,7 +3,7 @@ import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 
-import { CborError, MAX_DEPTH, decode, decodeSequence, encode } from '../js/cbor.js';
+import { CborError, MAX_DEPTH, decode, decodeSequence, encode } from '../js/net/cbor.js';
 
 const readJson = (rel) => JSON.parse(readFileSync(new URL(rel, import.meta.url), 'utf-8'));
 const APPENDIX_A = readJson('../../protocol/cbor-test-vectors/appendix_a.json');

@@ -2,9 +2,9 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 
-import { Connection, RequestError, isSafeFrame, HANDSHAKE_TIMEOUT_MS } from '../js/connection.js';
-import { backoffDelay, BACKOFF_MAX_MS } from '../js/backoff.js';
-import { encode } from '../js/cbor.js';
+import { Connection, RequestError, isSafeFrame, HANDSHAKE_TIMEOUT_MS } from '../js/net/connection.js';
+import { backoffDelay, BACKOFF_MAX_MS } from '../js/net/backoff.js';
+import { encode } from '../js/net/cbor.js';
 import { FakeSocket, FakeTimers, flush, helloOk } from './helpers.js';
 
 function setup({ resume = () => [], random = () => 0.5 } = {}) {

@@ -1,5 +1,6 @@
 // Test doubles shared by the unit tests: fake timers, a fake WebSocket, a fake localStorage.
-import { decode, encode } from '../js/cbor.js';
+import { decode, encode } from '../js/net/cbor.js';
+import { MemoryBackend } from '../js/model/storage.js';
 
 /** Timers that only move when the test calls advance(ms). */
 export class FakeTimers {
@@ -103,27 +104,15 @@ export class FakeSocket {
   }
 }
 
-/** The parts of the localStorage API the client uses, over a Map. */
-export class FakeStorage {
+/** localStorage as the client uses it (the in-memory backend), whose writes can be made to fail. */
+export class FakeStorage extends MemoryBackend {
   constructor() {
-    this.map = new Map();
+    super();
     this.failWrites = false;
-  }
-  get length() {
-    return this.map.size;
-  }
-  key(i) {
-    return [...this.map.keys()][i] ?? null;
-  }
-  getItem(k) {
-    return this.map.has(k) ? this.map.get(k) : null;
   }
   setItem(k, v) {
     if (this.failWrites) throw new Error('QuotaExceededError');
-    this.map.set(k, String(v));
-  }
-  removeItem(k) {
-    this.map.delete(k);
+    super.setItem(k, v);
   }
 }
 

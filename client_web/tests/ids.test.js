@@ -2,8 +2,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 
-import { CID_BYTES, cidKey, newCid } from '../js/ids.js';
-import { decode, encode } from '../js/cbor.js';
+import { CID_BYTES, cidKey, newCid } from '../js/net/ids.js';
+import { decode, encode } from '../js/net/cbor.js';
 
 test('newCid gives 16 fresh random bytes', () => {
   const seen = new Set();
@@ -31,7 +31,7 @@ test('cidKey refuses anything but 16 bytes', () => {
 });
 
 test('cidFromKey inverts cidKey and refuses anything else', async () => {
-  const { cidFromKey } = await import('../js/ids.js');
+  const { cidFromKey } = await import('../js/net/ids.js');
   const cid = newCid();
   assert.deepEqual(cidFromKey(cidKey(cid)), cid);
   for (const bad of ['', 'AB'.repeat(16), 'zz'.repeat(16), '00'.repeat(15), null, '00'.repeat(17)]) {

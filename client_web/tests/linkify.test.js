@@ -2,7 +2,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 
-import { linkify, safeHref } from '../js/linkify.js';
+import { linkify, safeHref } from '../js/model/linkify.js';
 
 const links = (s) => linkify(s).filter((x) => x.type === 'link').map((x) => [x.text, x.href]);
 const roundTrip = (s) => linkify(s).map((x) => x.text).join('');

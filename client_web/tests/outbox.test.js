@@ -2,10 +2,10 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 
-import { Outbox } from '../js/outbox.js';
-import { Store } from '../js/storage.js';
-import { RequestError } from '../js/connection.js';
-import { cidKey } from '../js/ids.js';
+import { Outbox } from '../js/model/outbox.js';
+import { Store } from '../js/model/storage.js';
+import { RequestError } from '../js/net/connection.js';
+import { cidKey } from '../js/net/ids.js';
 import { FakeStorage, FakeTimers, flush } from './helpers.js';
 
 /** A fake server: records send requests; the test answers them. */

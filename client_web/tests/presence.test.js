@@ -2,7 +2,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 
-import { IdleTracker, presenceLabel } from '../js/presence.js';
+import { IdleTracker, presenceLabel } from '../js/model/presence.js';
 import { FakeTimers } from './helpers.js';
 
 test('away after the idle time without input; active at the next input', async () => {

@@ -4,7 +4,8 @@ import assert from 'node:assert/strict';
 import { readFileSync, readdirSync } from 'node:fs';
 
 const dir = new URL('../js/', import.meta.url);
-const sources = readdirSync(dir)
+// Every module, in every folder (model/, views/, net/, …).
+const sources = readdirSync(dir, { recursive: true })
   .filter((f) => f.endsWith('.js'))
   .map((f) => [f, readFileSync(new URL(f, dir), 'utf-8')]);
 const html = ['index.html', 'login.html', 'register.html']
@@ -36,13 +37,53 @@ test('every module the app imports is announced with modulepreload', () => {
   const index = readFileSync(new URL('../index.html', import.meta.url), 'utf-8');
   const preloaded = new Set([...index.matchAll(/rel="modulepreload" href="\/js\/([^"]+)"/g)].map((m) => m[1]));
   const seen = new Set();
+  // Files as paths below js/; imports are relative to the importing file.
   const visit = (file) => {
     if (seen.has(file)) return;
     seen.add(file);
-    const text = readFileSync(new URL(file, dir), 'utf-8');
-    for (const m of text.matchAll(/^import [^;]*? from '\.\/([^']+)';/gms)) visit(m[1]);
+    const url = new URL(file, dir);
+    const text = readFileSync(url, 'utf-8');
+    for (const m of text.matchAll(/^import [^;]*? from '(\.{1,2}\/[^']+)';/gms)) {
+      visit(new URL(m[1], url).href.slice(dir.href.length));
+    }
   };
   visit('app.js');
+  assert.ok(seen.size > 10, 'the import graph was followed into the folders');
   assert.deepEqual([...seen].filter((f) => !preloaded.has(f)), []);
   assert.deepEqual([...preloaded].filter((f) => !seen.has(f)), [], 'nothing preloaded that is not used');
+});
+
+// DESIGN.md §5a: model/ is state without DOM, views/ render, net/ is codec and connection,
+// controllers/ connect them. The folders may only import downwards.
+const ALLOWED_IMPORTS = {
+  lib: [],
+  net: ['lib/', 'net/'],
+  model: ['lib/', 'model/', 'net/codes.js', 'net/ids.js', 'net/backoff.js'],
+  views: ['lib/', 'model/', 'views/', 'net/codes.js'],
+  controllers: ['lib/', 'model/', 'views/', 'net/', 'controllers/'],
+};
+
+test('each folder imports only the layers below it', () => {
+  const wrong = [];
+  for (const [file, text] of sources) {
+    const folder = file.split('/')[0];
+    const allowed = ALLOWED_IMPORTS[folder];
+    if (!allowed) continue; // the pages' entry points (app.js, auth-page.js) may import anything
+    for (const m of text.matchAll(/^import [^;]*? from '(\.{1,2}\/[^']+)';/gms)) {
+      const target = new URL(m[1], new URL(file, dir)).href.slice(dir.href.length);
+      if (!allowed.some((prefix) => target.startsWith(prefix))) wrong.push(`${file} imports ${target}`);
+    }
+  }
+  assert.deepEqual(wrong, []);
+  assert.ok(sources.some(([f]) => f.startsWith('model/')) && sources.some(([f]) => f.startsWith('views/')));
+});
+
+test('model/, net/ and lib/ never touch the DOM', () => {
+  const dom = /\b(document|window|HTMLElement|Element|Node)\b\s*[.(]|\b(querySelector|getElementById|createElement|innerText|textContent)\b/;
+  for (const [file, text] of sources) {
+    if (!/^(model|net|lib)\//.test(file)) continue;
+    const code = text.replace(/\/\*[\s\S]*?\*\//g, '').replace(/(^|\s)\/\/.*$/gm, '');
+    const m = dom.exec(code);
+    assert.equal(m, null, `${file}: ${m && m[0]}`);
+  }
 });

@@ -2,10 +2,10 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 
-import { badgeText, pageTitle, unreadOf, unreadTotals } from '../js/unread.js';
-import { Drafts } from '../js/drafts.js';
-import { Store } from '../js/storage.js';
-import { fold, matchScore, rankForSwitcher, sidebarSections, sortByName, touchRecent, RECENT_MAX } from '../js/channel-list.js';
+import { badgeText, pageTitle, unreadOf, unreadTotals } from '../js/model/unread.js';
+import { Drafts } from '../js/model/drafts.js';
+import { Store } from '../js/model/storage.js';
+import { fold, matchScore, rankForSwitcher, sidebarSections, sortByName, touchRecent, RECENT_MAX } from '../js/model/channel-list.js';
 import { FakeStorage } from './helpers.js';
 
 describe('unread and title', () => {

@@ -2,7 +2,7 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 
-import { buildTimeline, dayKey, dayLabel, timeLabel, GROUP_WINDOW_MS } from '../js/timeline.js';
+import { buildTimeline, dayKey, dayLabel, timeLabel, GROUP_WINDOW_MS } from '../js/model/timeline.js';
 
 const ctx = (now) => ({ me: { id: 7, name: 'alice', display: 'Alice' }, now, locale: 'en-GB', timeZone: 'UTC' });
 const T0 = Date.UTC(2025, 2, 3, 9, 0, 0); // Monday 3 March 2025, 09:00 UTC

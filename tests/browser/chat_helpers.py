@@ -20,11 +20,13 @@ from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.remote.webdriver import WebDriver
 
 from tests.browser.harness import BrowserPool, save_screenshot, wait_for
+from tests.helpers.client import Account, register
 from tests.helpers.server import RunningServer
 
 T = TypeVar("T")
 
 PASSWORD = "correct horse battery staple"
+ACCOUNT_PASSWORD = "correct horse battery"  # of accounts made by new_account()
 WAIT_SECS = 15.0  # a ceiling for one UI step; most take well under a second
 _names = itertools.count(1)
 
@@ -96,6 +98,15 @@ class ChatPage:
         )
         assert resp["status"] in (200, 201), resp
         self.username = username
+
+    async def log_in(self, account: Account) -> None:
+        """Log in as ``account`` through the /login form and wait until the app is ready."""
+        await self.get("/login")
+        await self.type_into("#username", account.username)
+        await self.type_into("#password", ACCOUNT_PASSWORD)
+        await self.click("#auth-form button[type=submit]")
+        self.username = account.username
+        await self.wait_ready()
 
     async def open_app(self) -> None:
         """Load / and wait until the app is connected and showing a channel."""
@@ -190,6 +201,15 @@ class ChatPage:
             text,
         )
         return None if value is None else str(value)
+
+
+async def new_account(
+    engine: str, browser_factory: BrowserPool, server: RunningServer, prefix: str, display: str
+) -> tuple[ChatPage, Account]:
+    """An account registered over HTTP (so the test can also speak the protocol as that user)
+    and a browser of ``engine``, not logged in yet (``page.log_in(account)``)."""
+    account = await register(server, unique_name(prefix), display, ACCOUNT_PASSWORD)
+    return ChatPage(browser_factory(engine), server, engine), account
 
 
 async def two_users(engine: str, browser_factory: BrowserPool, server: RunningServer) -> tuple[ChatPage, ChatPage]:

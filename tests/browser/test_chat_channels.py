@@ -7,9 +7,9 @@ from __future__ import annotations
 import trio
 from selenium.webdriver.common.keys import Keys
 
-from tests.browser.chat_helpers import ChatPage, two_users, unique_name
+from tests.browser.chat_helpers import ChatPage, new_account, two_users
 from tests.browser.harness import BrowserPool
-from tests.helpers.client import connect, register
+from tests.helpers.client import connect
 from tests.helpers.server import RunningServer
 
 TEST_CEILING_SECS = 120
@@ -154,20 +154,13 @@ async def test_switcher_and_filter_with_many_channels(
     engine: str, browser_factory: BrowserPool, server: RunningServer
 ) -> None:
     with trio.fail_after(TEST_CEILING_SECS):
-        page = ChatPage(browser_factory(engine), server, engine)
-        name = unique_name("busy")
-        account = await register(server, name, "Busy Person")
-        page.username = name
+        page, account = await new_account(engine, browser_factory, server, "busy", "Busy Person")
         # 120 channels created over the protocol (fast), then the browser logs in.
         async with connect(server, account) as client:
             for i in range(120):
                 await client.ok("channel.create", name=f"team-{i:03d}")
             await client.ok("channel.create", name="zebra-crossing")
-        await page.get("/login")
-        await page.type_into("#username", name)
-        await page.type_into("#password", "correct horse battery")
-        await page.click("#auth-form button[type=submit]")
-        await page.wait_ready()
+        await page.log_in(account)
         assert len(await page.sidebar_names()) == 122
 
         # The filter narrows the list; Enter opens the best match.

@@ -6,7 +6,7 @@
 // message held such that every message from the latest page's first one up to it is held too:
 // that is what goes into hello.resume (PROTOCOL.md §10), so the server fills exactly the gap.
 
-import { cidKey } from './ids.js';
+import { cidKey } from '../net/ids.js';
 
 /** True iff `m` has the shape of a Message (PROTOCOL.md §7); anything else is ignored. */
 export function isMessage(m) {

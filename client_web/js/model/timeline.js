@@ -2,7 +2,7 @@
 // separators, grouping of consecutive messages, delivery status. Pure (time zone and locale are
 // parameters), so the rules are unit-tested.
 
-import { messageKey } from './messages.js';
+import { messageKey } from './channel-log.js';
 
 /** Consecutive messages of one author closer than this share one header (as Slack does). */
 export const GROUP_WINDOW_MS = 5 * 60 * 1000;

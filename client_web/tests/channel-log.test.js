@@ -2,8 +2,8 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 
-import { ChannelLog, isMessage, messageKey } from '../js/messages.js';
-import { cidKey } from '../js/ids.js';
+import { ChannelLog, isMessage, messageKey } from '../js/model/channel-log.js';
+import { cidKey } from '../js/net/ids.js';
 
 let idCounter = 1000;
 /** A Message as the server sends it. */

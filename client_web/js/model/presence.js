@@ -1,7 +1,8 @@
-// Away detection (PROTOCOL.md §6, §5.14): the user is "away" after AWAY_AFTER_MS without any
-// input, "active" again at the first input. Pure: timers are injected.
+// Presence (PROTOCOL.md §6, §5.14): my own away detection ("away" after AWAY_AFTER_MS without
+// any input, "active" again at the first input), and others' states as the server reports them.
+// Pure: timers are injected.
 
-import { Emitter } from './emitter.js';
+import { Emitter } from '../lib/emitter.js';
 
 /** Without any input for this long the user is reported away (as Slack does after minutes). */
 export const AWAY_AFTER_MS = 5 * 60 * 1000;
@@ -55,4 +56,34 @@ export class IdleTracker extends Emitter {
 /** Text for a presence state; unknown states read as offline. */
 export function presenceLabel(state) {
   return state === 'online' ? 'online' : state === 'away' ? 'away' : 'offline';
+}
+
+/** Others' presence by user id, from `members` replies and `presence` pushes (§6). */
+export class Presence extends Emitter {
+  constructor() {
+    super();
+    /** @type {Map<number, string>} */
+    this.states = new Map();
+  }
+
+  /** Record a state (a `presence` push); emits "change". Malformed ones are ignored. */
+  set(user, state) {
+    this.setMany([[user, state]]);
+  }
+
+  /** Record the states of a `members` reply at once ([user, state] pairs); one "change". */
+  setMany(entries) {
+    let changed = false;
+    for (const [user, state] of entries) {
+      if (!Number.isSafeInteger(user) || typeof state !== 'string') continue;
+      this.states.set(user, state);
+      changed = true;
+    }
+    if (changed) this.emit('change');
+  }
+
+  /** The state as a label ("online", "away", "offline": unknown reads as offline). */
+  of(user) {
+    return presenceLabel(this.states.get(user));
+  }
 }

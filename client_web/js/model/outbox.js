@@ -15,9 +15,10 @@
 //
 // Events: "change" (entry) after every status change, "acked" (entry, with entry.ack = the ack).
 
-import { Emitter } from './emitter.js';
-import { backoffDelay } from './backoff.js';
-import { cidFromKey, cidKey, newCid } from './ids.js';
+import { Emitter } from '../lib/emitter.js';
+import { backoffDelay } from '../net/backoff.js';
+import { cidFromKey, cidKey, newCid } from '../net/ids.js';
+import { LocalError } from '../net/codes.js';
 
 const KEY = 'outbox:';
 
@@ -176,7 +177,7 @@ export class Outbox extends Emitter {
         e.status = 'pending';
         this.emit('change', e);
         // Lost connections are retried by the next online(); server-side trouble with backoff.
-        if (code !== 'disconnected' && code !== 'offline' && this._request) {
+        if (code !== LocalError.DISCONNECTED && code !== LocalError.OFFLINE && this._request) {
           this._scheduleRetry(e);
         }
       } else {

@@ -1,6 +1,7 @@
 // Building DOM without HTML strings: user content only ever becomes text nodes or attribute
 // values set through the DOM API, so it cannot turn into markup or script. No innerHTML
-// anywhere in the client (tests/browser/test_xss.py checks the result, grep checks the code).
+// anywhere in the client (tests/browser/test_chat_content.py checks the result,
+// client_web/tests/safety.test.js the code).
 
 const FORBIDDEN = new Set(['style', 'srcdoc', 'innerHTML', 'outerHTML']);
 

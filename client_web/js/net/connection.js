@@ -28,8 +28,9 @@
 // here (isSafeFrame) rather than letting a BigInt leak into arithmetic.
 
 import { decodeSequence, encode } from './cbor.js';
-import { Emitter } from './emitter.js';
+import { Emitter } from '../lib/emitter.js';
 import { BACKOFF_MAX_MS, backoffDelay } from './backoff.js';
+import { CloseCode, ErrorCode, LocalClose, LocalError } from './codes.js';
 
 export const PROTOCOL_VERSION = 1;
 export const DEFAULT_HEARTBEAT_MS = 10_000; // §11; the server tells the real value in hello
@@ -59,7 +60,10 @@ export class RequestError extends Error {
   }
 }
 
-const TRANSIENT_CODES = new Set(['offline', 'disconnected', 'timeout', 'unavailable', 'rate_limited']);
+const TRANSIENT_CODES = new Set([LocalError.OFFLINE, LocalError.DISCONNECTED, LocalError.TIMEOUT, ErrorCode.UNAVAILABLE, ErrorCode.RATE_LIMITED]);
+
+// Closes that say this client is refused or broken: retrying in a loop would not help (§9).
+const REFUSALS = new Set([CloseCode.ORIGIN_REFUSED, CloseCode.PROTOCOL_ERROR, CloseCode.UNSUPPORTED_DATA, CloseCode.TOO_BIG]);
 
 // WebSocket.readyState values (the constants are not on the fake sockets of the tests).
 const WS_OPEN = 1;
@@ -132,7 +136,7 @@ export class Connection extends Emitter {
   /** Close the socket and stop reconnecting. */
   stop() {
     this._clearRetry();
-    this._abandon(1000, 'client stopped');
+    this._abandon(LocalClose.NORMAL, 'client stopped');
     this._setStatus('stopped');
   }
 
@@ -157,7 +161,7 @@ export class Connection extends Emitter {
    */
   request(op, fields = {}, { timeoutMs = REQUEST_TIMEOUT_MS } = {}) {
     if (this.status !== 'online') {
-      return Promise.reject(new RequestError('offline', 'not connected to the server'));
+      return Promise.reject(new RequestError(LocalError.OFFLINE, 'not connected to the server'));
     }
     return this._send(op, fields, timeoutMs);
   }
@@ -172,14 +176,14 @@ export class Connection extends Emitter {
 
   /** Cut the connection as a network failure would; reconnects with the usual backoff. */
   debugDrop() {
-    if (this._ws) this._lost(4999, 'dropped by the test hook', true);
+    if (this._ws) this._lost(LocalClose.TEST_HOOK, 'dropped by the test hook', true);
   }
 
   /** Cut the connection and stay offline until debugGoOnline(). */
   debugGoOffline() {
     this._holdOffline = true;
     if (this._ws) {
-      this._lost(4999, 'offline (test hook)', true);
+      this._lost(LocalClose.TEST_HOOK, 'offline (test hook)', true);
     } else if (this.status === 'offline' || this.status === 'failed') {
       this._clearRetry();
       this._connect(); // fails at once and reschedules
@@ -213,11 +217,11 @@ export class Connection extends Emitter {
   _connect() {
     if (this._holdOffline) {
       // As if the network were down: the attempt fails at once and the backoff grows.
-      this.lastClose = { code: 1006, reason: 'offline (test hook)' };
-      this._afterLoss(1006);
+      this.lastClose = { code: LocalClose.ABNORMAL, reason: 'offline (test hook)' };
+      this._afterLoss(LocalClose.ABNORMAL);
       return;
     }
-    this._abandon(1000, 'reconnecting');
+    this._abandon(LocalClose.NORMAL, 'reconnecting');
     const gen = ++this._gen;
     this._rid = 0;
     this._expired = false;
@@ -228,20 +232,20 @@ export class Connection extends Emitter {
       ws = this._createSocket(this.url);
     } catch (err) {
       // A malformed URL or a refused scheme: nothing to wait for, count it as a lost attempt.
-      this.lastClose = { code: 1006, reason: String(err && err.message ? err.message : err) };
-      this._afterLoss(1006);
+      this.lastClose = { code: LocalClose.ABNORMAL, reason: String(err && err.message ? err.message : err) };
+      this._afterLoss(LocalClose.ABNORMAL);
       return;
     }
     this._ws = ws;
     ws.binaryType = 'arraybuffer';
     ws.onopen = () => gen === this._gen && this._onOpen();
     ws.onmessage = (ev) => gen === this._gen && this._onMessage(ev.data);
-    ws.onclose = (ev) => gen === this._gen && this._lost(ev.code ?? 1006, ev.reason ?? '', false);
+    ws.onclose = (ev) => gen === this._gen && this._lost(ev.code ?? LocalClose.ABNORMAL, ev.reason ?? '', false);
     // onerror is always followed by onclose; nothing to do in between.
     ws.onerror = () => {};
     this._handshakeTimer = this._timers.setTimeout(() => {
       if (gen === this._gen && this.status === 'connecting') {
-        this._lost(4998, 'no answer to hello in time', true);
+        this._lost(LocalClose.NO_HELLO, 'no answer to hello in time', true);
       }
     }, HANDSHAKE_TIMEOUT_MS);
   }
@@ -274,12 +278,12 @@ export class Connection extends Emitter {
 
   _onHelloError(err) {
     if (!(err instanceof RequestError)) return;
-    if (err.code === 'not_authenticated') {
+    if (err.code === ErrorCode.NOT_AUTHENTICATED) {
       // The server closes with 4001 next; decide now in case the close never arrives.
       this._expired = true;
-      this._lost(4001, err.message, true);
-    } else if (err.code === 'unsupported_version') {
-      this._lost(4400, err.message, true);
+      this._lost(CloseCode.UNAUTHENTICATED, err.message, true);
+    } else if (err.code === ErrorCode.UNSUPPORTED_VERSION) {
+      this._lost(CloseCode.PROTOCOL_ERROR, err.message, true);
     }
     // "disconnected"/"timeout": the loss is already being handled.
   }
@@ -335,7 +339,7 @@ export class Connection extends Emitter {
     }
     if (op === 'session.expired') {
       this._expired = true;
-      this.lastClose = { code: 4001, reason: typeof frame.reason === 'string' ? frame.reason : '' };
+      this.lastClose = { code: CloseCode.UNAUTHENTICATED, reason: typeof frame.reason === 'string' ? frame.reason : '' };
     }
     this.emit('push', frame);
     this.emit(op, frame);
@@ -344,7 +348,7 @@ export class Connection extends Emitter {
   _send(op, fields, timeoutMs) {
     const ws = this._ws;
     if (!ws || ws.readyState !== WS_OPEN) {
-      return Promise.reject(new RequestError('offline', 'not connected to the server'));
+      return Promise.reject(new RequestError(LocalError.OFFLINE, 'not connected to the server'));
     }
     const rid = ++this._rid;
     const frame = { op, rid, ...fields };
@@ -352,25 +356,25 @@ export class Connection extends Emitter {
     try {
       bytes = encode(frame);
     } catch (err) {
-      return Promise.reject(new RequestError('bad_frame', `cannot encode ${op}: ${err.message}`));
+      return Promise.reject(new RequestError(ErrorCode.BAD_FRAME, `cannot encode ${op}: ${err.message}`));
     }
     return new Promise((resolve, reject) => {
       const timer = this._timers.setTimeout(() => {
         if (this._pending.get(rid)?.timer === timer) {
           this._pending.delete(rid);
-          reject(new RequestError('timeout', `no reply to ${op} in time`));
+          reject(new RequestError(LocalError.TIMEOUT, `no reply to ${op} in time`));
         }
       }, timeoutMs);
       this._pending.set(rid, { resolve, reject, timer, op });
       try {
         ws.send(bytes);
       } catch (err) {
-        this._lost(1006, `send failed: ${err && err.message}`, true);
+        this._lost(LocalClose.ABNORMAL, `send failed: ${err && err.message}`, true);
         return;
       }
       if (this._cutAfterSend && op !== 'hello') {
         this._cutAfterSend = false;
-        this._lost(4999, 'cut after send (test hook)', true);
+        this._lost(LocalClose.TEST_HOOK, 'cut after send (test hook)', true);
       }
     });
   }
@@ -385,7 +389,7 @@ export class Connection extends Emitter {
     if (this._pingAt !== null) {
       const due = this._pingAt + hb;
       if (now >= due) {
-        this._lost(4997, 'no answer to ping', true);
+        this._lost(LocalClose.NO_PONG, 'no answer to ping', true);
         return;
       }
       wait = due - now;
@@ -417,13 +421,13 @@ export class Connection extends Emitter {
     this._pending.clear();
     for (const waiter of pending) {
       this._timers.clearTimeout(waiter.timer);
-      waiter.reject(new RequestError('disconnected', `connection lost before the reply to ${waiter.op}`));
+      waiter.reject(new RequestError(LocalError.DISCONNECTED, `connection lost before the reply to ${waiter.op}`));
     }
     if (ws) {
       ws.onopen = ws.onmessage = ws.onclose = ws.onerror = null;
       try {
         // Only 1000 and 3000–4999 may be passed to close() by a client.
-        ws.close(code === 1000 || (code >= 3000 && code <= 4999) ? code : 1000, reason.slice(0, 100));
+        ws.close(code === LocalClose.NORMAL || (code >= 3000 && code <= 4999) ? code : LocalClose.NORMAL, reason.slice(0, 100));
       } catch {
         // already closed
       }
@@ -434,20 +438,20 @@ export class Connection extends Emitter {
   _lost(code, reason, local) {
     if (!this._ws && !local) return;
     // The session.expired push's reason says more than the close frame's.
-    if (!(this._expired && this.lastClose.code === 4001)) this.lastClose = { code, reason };
-    this._abandon(local ? 4000 : 1000, reason);
+    if (!(this._expired && this.lastClose.code === CloseCode.UNAUTHENTICATED)) this.lastClose = { code, reason };
+    this._abandon(local ? LocalClose.ABANDONED : LocalClose.NORMAL, reason);
     this._afterLoss(code);
   }
 
   _afterLoss(code) {
     if (this.status === 'stopped') return;
-    if (code === 4001 || this._expired) {
+    if (code === CloseCode.UNAUTHENTICATED || this._expired) {
       this._expired = true;
       this._setStatus('expired');
       this.emit('expired', { reason: this.lastClose.reason });
       return;
     }
-    if (code === 4003 || code === 4400 || code === 1003 || code === 1009) {
+    if (REFUSALS.has(code)) {
       // Our fault or a refusal: do not retry in a loop (§9), only slowly.
       this.retryAt = this._timers.now() + BACKOFF_MAX_MS;
       this._armRetry(BACKOFF_MAX_MS);
@@ -455,7 +459,7 @@ export class Connection extends Emitter {
       return;
     }
     // 4008 slow consumer: "reconnect at once and resume", unless that already failed just now.
-    const delay = code === 4008 && this.attempt === 0 ? 0 : backoffDelay(this.attempt, this._random);
+    const delay = code === CloseCode.SLOW_CONSUMER && this.attempt === 0 ? 0 : backoffDelay(this.attempt, this._random);
     this.attempt++;
     this.retryAt = this._timers.now() + delay;
     this._armRetry(delay);

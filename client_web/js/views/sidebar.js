@@ -3,18 +3,23 @@
 // list of hundreds of channels on every unread change stays cheap.
 
 import { channelIcon, h, replaceChildren } from './dom.js';
-import { sidebarSections } from './channel-list.js';
-import { badgeText, unreadOf } from './unread.js';
+import { sidebarSections } from '../model/channel-list.js';
+import { badgeText, unreadOf } from '../model/unread.js';
 
 export class Sidebar {
   /**
-   * @param {object} els {nav, filter}
-   * @param {object} hooks {open(ch), data() → {channels, favourites, recent, activeId, drafts:Set}}
+   * @param {object} els {nav, filter, browse, create, switcher}: the list, its filter box and the
+   *   sidebar's buttons
+   * @param {object} hooks {open(ch), data() → {channels, favourites, recent, activeId,
+   *   drafts:Set}, browse(), create(), switcher()}
    */
   constructor(els, hooks) {
     this.nav = els.nav;
     this.filter = els.filter;
     this.hooks = hooks;
+    els.browse.addEventListener('click', () => hooks.browse());
+    els.create.addEventListener('click', () => hooks.create());
+    els.switcher.addEventListener('click', () => hooks.switcher());
     /** @type {Map<number, HTMLElement>} */
     this.items = new Map();
     this.order = [];

@@ -2,9 +2,9 @@
 // the scroll position where the reader expects it, asks for older history near the top, and
 // shows "jump to latest" when the reader is not at the bottom.
 
-import { h, replaceChildren } from './dom.js';
-import { linkify } from './linkify.js';
-import { fullTimeLabel, timeLabel } from './timeline.js';
+import { channelIcon, h, replaceChildren } from './dom.js';
+import { linkify } from '../model/linkify.js';
+import { fullTimeLabel, timeLabel } from '../model/timeline.js';
 
 /** Within this many pixels of the bottom the reader "is at the bottom" (follows new messages). */
 const BOTTOM_SLACK_PX = 48;
@@ -58,6 +58,7 @@ export class MessageView {
     this.newBelow = 0;
     this.locale = undefined;
     this._lastCount = 0;
+    this._topKey = null; // what the history-top line shows, to redraw it only when it changes
     this.scroller.addEventListener('scroll', () => this._onScroll(), { passive: true });
     // A reader at the bottom stays there when the view changes size (rotation, a growing
     // message box, a resized window).
@@ -95,6 +96,11 @@ export class MessageView {
     return s.scrollHeight - s.scrollTop - s.clientHeight <= BOTTOM_SLACK_PX;
   }
 
+  /** True iff the reader is close enough to the top that older history should be loaded. */
+  nearTop() {
+    return this.scroller.scrollTop < LOAD_OLDER_PX;
+  }
+
   scrollToBottom() {
     this.scroller.scrollTop = this.scroller.scrollHeight;
     this.atBottom = true;
@@ -108,7 +114,7 @@ export class MessageView {
    * messages; elsewhere the first visible message stays where it was (older pages prepended
    * above do not move what is being read).
    * @param {Array<object>} items
-   * @param {{state: string, hasOlder: boolean, loadingOlder: boolean, error?: string, name: string}} info
+   * @param {{state: string, hasOlder: boolean, loadingOlder: boolean, error?: string, name: string, private: boolean}} info
    */
   render(items, info) {
     const wasAtBottom = this.atBottom;
@@ -156,6 +162,12 @@ export class MessageView {
     this._updateJump();
   }
 
+  /** There is no channel to show: I am in none. */
+  showNoChannel() {
+    this._topKey = null;
+    replaceChildren(this.top, 'You are not in any channel yet. Browse or create one.');
+  }
+
   /** Count a message that arrived while the reader is scrolled up (for "jump to latest"). */
   noteNewBelow() {
     if (!this.atBottom) {
@@ -165,15 +177,21 @@ export class MessageView {
   }
 
   _renderTop(info, empty) {
-    let text = '';
-    if (info.error) text = info.error;
-    else if (info.state === 'loading' || info.state === 'empty') text = 'Loading messages…';
-    else if (info.loadingOlder) text = 'Loading older messages…';
-    else if (!info.hasOlder) text = empty ? `No messages in #${info.name} yet. Say hello!` : `This is the very beginning of #${info.name}.`;
+    let parts = [];
+    if (info.error) parts = [info.error];
+    else if (info.state === 'loading' || info.state === 'empty') parts = ['Loading messages…'];
+    else if (info.loadingOlder) parts = ['Loading older messages…'];
+    else if (!info.hasOlder) {
+      // The channel as it is shown everywhere else: "#name", or a lock before a private name.
+      const channel = [channelIcon(info.private), h('bdi', {}, info.name)];
+      parts = empty ? ['No messages in ', ...channel, ' yet. Say hello!'] : ['This is the very beginning of ', ...channel, '.'];
+    }
     const state = info.error ? 'error' : info.loadingOlder || info.state !== 'loaded' ? 'loading' : info.hasOlder ? 'more' : 'start';
-    if (this.top.dataset.state !== state || this.top.textContent !== text) {
+    const key = `${state}|${info.private ? 'private' : 'public'}|${parts.map((p) => (typeof p === 'string' ? p : p.textContent)).join('')}`;
+    if (this._topKey !== key) {
+      this._topKey = key;
       this.top.dataset.state = state;
-      replaceChildren(this.top, text);
+      replaceChildren(this.top, ...parts);
     }
   }
 

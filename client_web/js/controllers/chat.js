@@ -1,0 +1,200 @@
+// The conversation on screen: which channel is open, rendering the model into the sidebar, the
+// header, the message view and the typing line (at most once per animation frame each), read
+// markers for what the reader sees, and following new messages.
+
+import { buildTimeline } from '../model/timeline.js';
+import { pageTitle, unreadTotals } from '../model/unread.js';
+import { sortByName } from '../model/channel-list.js';
+import { cidKey } from '../net/ids.js';
+import { frameScheduler } from '../views/dom.js';
+
+const MAX_HELD_PER_CHANNEL = 2000; // older messages are dropped from memory (reloaded on scroll)
+
+export class ChatController {
+  /**
+   * @param {object} opts
+   * @param {import('../model/session.js').Session} opts.session
+   * @param {import('../model/channels.js').Channels} opts.channels
+   * @param {import('../model/typing.js').TypingState} opts.typing
+   * @param {import('./history.js').History} opts.history
+   * @param {import('./composer.js').ComposerController} opts.composer
+   * @param {object} opts.views {messages, sidebar, header, composer, typingLine, drawer, announcer}
+   * @param {() => boolean} opts.isLoginOpen while the log-in dialog is open, nothing takes focus
+   */
+  constructor({ session, channels, typing, history, composer, views, isLoginOpen }) {
+    this.session = session;
+    this.channels = channels;
+    this.typing = typing;
+    this.history = history;
+    this.composer = composer;
+    this.views = views;
+    this.isLoginOpen = isLoginOpen;
+    this._usableMarked = false;
+    this.renderMessages = frameScheduler(() => this._renderMessages());
+    this.renderSidebar = frameScheduler(() => {
+      views.sidebar.render();
+      this._renderTitle();
+    });
+    channels.on('change', ({ ch }) => {
+      this.renderSidebar();
+      if (ch === session.activeId) this.renderHeader();
+    });
+    channels.on('removed', ({ ch }) => this._removed(ch));
+    typing.on('change', ({ ch }) => ch === session.activeId && this.renderTyping());
+  }
+
+  /** Show channel `ch`. */
+  open(ch, { focus = false } = {}) {
+    const c = this.channels.get(ch);
+    if (!c) return;
+    const s = this.session;
+    if (s.activeId !== null && s.activeId !== ch) this.composer.saveDraft();
+    const changed = s.activeId !== ch;
+    s.activeId = ch;
+    s.prefs?.opened(ch);
+    this.views.drawer.close();
+    if (changed) {
+      this.views.messages.switchTo(ch);
+      this.composer.showDraft(ch);
+    }
+    this.views.composer.enable();
+    this.renderHeader();
+    this.renderTyping();
+    const log = this.channels.log(ch);
+    if (log && log.state === 'empty') this.history.loadLatest(ch);
+    this.renderMessages();
+    this.renderSidebar();
+    this.scheduleRead();
+    if (focus) this.views.composer.focus();
+  }
+
+  /** Open the channel of before the reload, else #general, else the first one. */
+  openDefault() {
+    const stored = this.session.prefs?.lastOpened() ?? null;
+    const list = sortByName(this.channels.list());
+    const general = list.find((c) => c.name === 'general');
+    const target = (stored !== null && this.channels.has(stored) ? stored : null) ?? general?.id ?? list[0]?.id ?? null;
+    if (target !== null) {
+      this.open(target, { focus: !this.isLoginOpen() });
+    } else {
+      this.views.header.renderNone();
+      this.views.messages.showNoChannel();
+    }
+  }
+
+  /** Open the channel `step` places above (-1) or below (+1) the open one in the sidebar. */
+  openNeighbour(step) {
+    const order = this.views.sidebar.visibleOrder();
+    const j = order.indexOf(this.session.activeId) + step;
+    if (j >= 0 && j < order.length) this.open(order[j], { focus: true });
+  }
+
+  /** Back to the newest message of the open channel (which is then read). */
+  toLatest() {
+    this.views.messages.scrollToBottom();
+    this.scheduleRead();
+  }
+
+  /**
+   * The reader may see the newest messages of the open channel: if so, mark them read (badge
+   * and title update at once; Channels' "read" event tells the server).
+   */
+  scheduleRead() {
+    const ch = this.session.activeId;
+    const log = this.channels.log(ch);
+    if (!log || !log.loaded || document.visibilityState !== 'visible' || !this.views.messages.atBottom) return;
+    this.channels.markRead(ch, log.lastSeq);
+  }
+
+  /** The latest page of ch arrived: show it from the bottom. */
+  latestLoaded(ch) {
+    if (ch !== this.session.activeId) return;
+    this.views.messages.atBottom = true;
+    this.renderMessages();
+    this.scheduleRead();
+  }
+
+  /** The messages of ch changed: render them if ch is on screen. */
+  logChanged(ch) {
+    if (ch === this.session.activeId) this.renderMessages();
+  }
+
+  /**
+   * A `msg` push went into the model (Channels.addMessage's answer `info`): follow it on
+   * screen, fetch what is missing before it, announce it if it is news from elsewhere.
+   */
+  messageArrived(m, { result, isNew, own }) {
+    const s = this.session;
+    const view = this.views.messages;
+    const log = this.channels.log(m.ch);
+    const onScreen = m.ch === s.activeId;
+    const added = result === 'added' || result === 'gap';
+    if (result === 'gap') this.history.fillGap(m.ch);
+    if (own && m.cid instanceof Uint8Array && m.cid.length === 16) s.outbox?.settle(cidKey(m.cid));
+    this.typing.clear(m.ch, m.user);
+    if (added && log.messages.length > MAX_HELD_PER_CHANNEL && (!onScreen || view.atBottom)) {
+      log.trimOldest(MAX_HELD_PER_CHANNEL);
+    }
+    if (onScreen && added) {
+      if (!own) view.noteNewBelow();
+      this.renderMessages();
+      this.scheduleRead();
+    }
+    if (isNew && !own && (!onScreen || document.visibilityState !== 'visible')) {
+      this.views.announcer.announce(this.channels.get(m.ch)?.name ?? '', m.display, m.body);
+    }
+    this.renderSidebar();
+  }
+
+  renderHeader() {
+    const c = this.channels.get(this.session.activeId);
+    if (!c) return;
+    this.views.header.render(c, { favourite: !!this.session.prefs?.isFavourite(c.id) });
+    this.views.composer.describe(c);
+  }
+
+  renderTyping() {
+    this.views.typingLine.render(this.typing.names(this.session.activeId));
+  }
+
+  _renderMessages() {
+    const s = this.session;
+    const ch = s.activeId;
+    const log = this.channels.log(ch);
+    const c = this.channels.get(ch);
+    if (!log || !c || !s.me) return;
+    const entries = s.outbox ? s.outbox.forChannel(ch) : [];
+    const items = buildTimeline(log.messages, entries, { me: s.me, now: s.serverNow(), clockOffsetMs: s.clockOffsetMs });
+    const view = this.views.messages;
+    view.render(items, {
+      state: log.state,
+      hasOlder: log.hasOlder,
+      loadingOlder: log.loadingOlder,
+      error: this.history.errorOf(ch),
+      name: c.name,
+      private: c.private,
+    });
+    if (log.loaded && !this._usableMarked) {
+      this._usableMarked = true;
+      performance.mark('chatd:usable');
+    }
+    // Short pages do not scroll, so no scroll event would ask for more: check after rendering.
+    if (log.loaded && log.hasOlder && view.nearTop() && !log.loadingOlder) this.history.loadOlder(ch);
+  }
+
+  _renderTitle() {
+    const totals = unreadTotals(this.channels.list());
+    const c = this.channels.get(this.session.activeId);
+    const title = pageTitle(totals.messages, c ? c.name : null);
+    if (document.title !== title) document.title = title;
+  }
+
+  _removed(ch) {
+    this.typing.forget(ch);
+    if (this.session.activeId === ch) {
+      this.session.activeId = null;
+      this.openDefault();
+    }
+    this.renderSidebar();
+  }
+}
