@@ -92,3 +92,17 @@ def test_the_client_uses_the_constants_not_literals() -> None:
             if literal.search(line):
                 offenders.append(f"{path.relative_to(ROOT)}:{n}: {line.strip()}")
     assert offenders == []
+
+
+def test_the_clients_white_space_is_the_protocols() -> None:
+    """A blank body is one the server refuses as empty_body: the client must agree exactly
+    (client_web/js/lib/text.js), or it silently drops messages the server would take."""
+    text = (JS / "lib" / "text.js").read_text(encoding="utf-8")
+    m = re.search(r"export const WHITE_SPACE = ((?:'[^']*'\s*\+?\s*)+);", text)
+    assert m, "lib/text.js: WHITE_SPACE not found"
+    js = "".join(re.findall(r"'([^']*)'", m[1]))
+    decoded = re.sub(r"\\u([0-9a-fA-F]{4})", lambda u: chr(int(u[1], 16)), js)
+    decoded = decoded.replace("\\t", "\t").replace("\\n", "\n").replace("\\r", "\r")
+    from chatd.wire import WHITE_SPACE
+
+    assert decoded == WHITE_SPACE

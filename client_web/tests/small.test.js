@@ -116,3 +116,15 @@ describe('channel list', () => {
     assert.deepEqual(touchRecent([1, 2, 3], 4, 3), [4, 1, 2]);
   });
 });
+
+test('isBlank follows the protocol White_Space set, not JavaScript trim()', async () => {
+  const { isBlank, WHITE_SPACE } = await import('../js/lib/text.js');
+  assert.equal(isBlank(''), true);
+  assert.equal(isBlank(' \t\n\u3000'), true);
+  assert.equal(isBlank('\u0085'), true); // trim() keeps it; the server refuses it as empty_body
+  assert.equal(isBlank('\ufeff'), false); // trim() strips it; the server accepts it
+  assert.equal(isBlank('\u200b'), false);
+  assert.equal(isBlank('\u001c\u001d\u001e\u001f'), false);
+  assert.equal(isBlank(' a '), false);
+  assert.equal([...WHITE_SPACE].length, 25);
+});

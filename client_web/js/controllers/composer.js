@@ -2,6 +2,8 @@
 // and sending — the body limit checked first, then the message goes to the outbox, which
 // persists it before anything leaves (outbox.js).
 
+import { isBlank } from '../lib/text.js';
+
 const DRAFT_SAVE_MS = 300; // typing writes storage at most this often
 
 function utf8Length(s) {
@@ -32,7 +34,7 @@ export class ComposerController {
     clearTimeout(this._draftTimer);
     this._draftTimer = setTimeout(() => this.saveDraft(), DRAFT_SAVE_MS);
     const ch = this.session.activeId;
-    if (this.conn.status === 'online' && ch !== null) this.notifier.input(ch, !!this.view.value.trim());
+    if (this.conn.status === 'online' && ch !== null) this.notifier.input(ch, !isBlank(this.view.value));
   }
 
   /** Keep what is in the box as the open channel's draft. */
@@ -43,7 +45,7 @@ export class ComposerController {
     const before = drafts.get(activeId);
     const text = this.view.value;
     drafts.set(activeId, text);
-    if ((before === '') !== (text.trim() === '')) this.callbacks.draftsChanged();
+    if ((before === '') !== isBlank(text)) this.callbacks.draftsChanged();
   }
 
   /** Another channel was opened: its draft goes into the box. */
@@ -58,7 +60,7 @@ export class ComposerController {
     const { activeId: ch, outbox, limits } = this.session;
     const body = this.view.value;
     if (ch === null || !outbox) return;
-    if (!body.trim()) return;
+    if (isBlank(body)) return;
     const bytes = utf8Length(body);
     if (bytes > limits.body_bytes) {
       this.view.showError(`This message is too long: ${bytes} bytes, the limit is ${limits.body_bytes}.`);

@@ -38,7 +38,6 @@ export class Sync {
       if (f.ch === session.activeId) history.loadLatest(f.ch);
     });
     conn.on('channel.added', (f) => channels.upsert(f.channel));
-    conn.on('channel.updated', (f) => channels.upsert(f.channel));
     conn.on('channel.removed', (f) => channels.remove(f.ch));
     conn.on('read', (f) => channels.readElsewhere(f.ch, f.seq));
     conn.on('typing', (f) => {

@@ -1,5 +1,7 @@
 // Per-channel composer drafts, kept across reloads in the user's store. Pure over the store.
 
+import { isBlank } from '../lib/text.js';
+
 const KEY = 'draft:';
 
 export class Drafts {
@@ -16,7 +18,7 @@ export class Drafts {
 
   /** Remember `text` for `ch`; an empty or blank draft is removed. */
   set(ch, text) {
-    if (typeof text !== 'string' || text.trim() === '') this.store.remove(KEY + ch);
+    if (typeof text !== 'string' || isBlank(text)) this.store.remove(KEY + ch);
     else this.store.set(KEY + ch, text);
   }
 
