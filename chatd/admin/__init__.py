@@ -2,7 +2,7 @@
 
 ``chatd user add|list|passwd|disable|enable|promote|demote|token`` (``users``), ``chatd sessions
 list|revoke`` (``sessions``), ``chatd invite create|list|revoke`` (``invites``), ``chatd post``
-(``post``), and ``chatd backup|restore|export`` (``backup``). They work whether or not chatd is running; when it is, the daemon hears about revoked
+(``post``), ``chatd backup|restore|export`` (``backup``) and ``chatd status`` (``status``). They work whether or not chatd is running; when it is, the daemon hears about revoked
 sessions, disabled users and posted messages through LISTEN/NOTIFY (``session_revoked``,
 ``user_disabled``, ``chatd_events``) and acts at once.
 
@@ -12,7 +12,7 @@ with a message on stderr), 2 usage error.
 
 from __future__ import annotations
 
-from chatd.admin import backup, invites, post, sessions, users
+from chatd.admin import backup, invites, post, sessions, status, users
 from chatd.admin.common import AddCommon, SubParsers
 
 
@@ -23,3 +23,4 @@ def add_commands(sub: SubParsers, common: AddCommon) -> None:
     invites.add_commands(sub, common)
     post.add_commands(sub, common)
     backup.add_commands(sub, common)
+    status.add_commands(sub, common)
