@@ -50,6 +50,9 @@ def test_haproxy_tls_is_mozilla_intermediate_with_hsts_and_redirect(work_dir: Pa
         assert plain.status == 301
         assert plain.headers["location"] == f"https://127.0.0.1:{proxy.http_port}/channels?x=1"
         assert "strict-transport-security" not in plain.headers  # meaningless over plain HTTP
+        # ACME HTTP-01 challenges go to certbot's standalone server, not to the redirect.
+        challenge = http_request_sync("GET", proxy.http_url + "/.well-known/acme-challenge/token")
+        assert challenge.status == 503  # no certbot running here
 
 
 async def test_chatd_own_tls_is_mozilla_intermediate(server: RunningServer) -> None:
