@@ -33,12 +33,12 @@ UNIT = ROOT / "systemd" / "chatd.service"
 MAX_EXPOSURE = 2.0
 
 
-def unit_for_this_checkout(folder: Path) -> Path:
-    """The shipped unit with /opt/chatd (the documented install path) replaced by this checkout,
+def unit_for_this_checkout(folder: Path, name: str = "chatd.service") -> Path:
+    """A shipped unit with /opt/chatd (the documented install path) replaced by this checkout,
     so that ``verify`` finds the executables it names; every other line is the shipped one."""
-    text = UNIT.read_text()
+    text = (UNIT.parent / name).read_text()
     assert "/opt/chatd/.venv/bin/chatd" in text
-    path = folder / "chatd.service"
+    path = folder / name
     path.write_text(text.replace("/opt/chatd", str(ROOT)))
     return path
 
@@ -53,6 +53,15 @@ def test_unit_passes_systemd_analyze_verify(tmp_path: Path) -> None:
     result = _analyze("verify", str(unit_for_this_checkout(tmp_path)))
     assert result.returncode == 0, result.stdout + result.stderr
     assert "chatd.service" not in result.stderr, result.stderr  # no warning about our unit either
+
+
+def test_backup_timer_and_service_pass_verify(tmp_path: Path) -> None:
+    service = unit_for_this_checkout(tmp_path, "chatd-backup.service")
+    timer = tmp_path / "chatd-backup.timer"
+    timer.write_text((UNIT.parent / "chatd-backup.timer").read_text())
+    result = _analyze("verify", str(timer), str(service))
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "chatd-backup" not in result.stderr, result.stderr
 
 
 def test_unit_exposure_score_is_at_most_two(tmp_path: Path) -> None:

@@ -19,6 +19,11 @@ sleep 40  # longer than WatchdogSec=30: without pings systemd would have killed 
 [ "$(prop NRestarts)" = 0 ] && [ "$(prop ActiveState)" = active ] && say "after 40 s idle: active, 0 restarts (watchdog fed)" || fail "watchdog: $(prop ActiveState), restarts $(prop NRestarts)"
 systemctl reload chatd && sleep 1
 [ "$(prop ActiveState)" = active ] && say "reload (SIGHUP): still active" || fail "reload"
+if systemctl start chatd-backup.service && tar -tf /var/lib/chatd-backup/daily-*.tar | grep -qx manifest.json; then
+    say "chatd-backup.service: $(ls /var/lib/chatd-backup) written while chatd serves"
+else
+    fail "chatd-backup.service: $(systemctl show chatd-backup -p Result --value)"; journalctl -u chatd-backup --no-pager
+fi
 systemctl stop chatd
 say "stop: Result=$(prop Result) ExecMainStatus=$(prop ExecMainStatus)"
 [ "$(prop Result)" = success ] || fail "stop result $(prop Result)"
