@@ -189,7 +189,21 @@ async def create_backup(db: Database, data_dir: Path, out: Path, config_file: Pa
     partial = out.with_name(out.name + ".partial")
     fd = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)  # it holds password hashes
     os.close(fd)
-    with tempfile.TemporaryDirectory(prefix="chatd-backup-", dir=out.parent or None) as tmp:
+    try:
+        manifest = await _write_backup(db, data_dir, partial, config_file)
+    except BaseException:
+        partial.unlink(missing_ok=True)  # no half archive left behind, whatever stopped us
+        raise
+    partial.replace(out)
+    seconds = time.monotonic() - t0
+    entries = manifest["members"]
+    log.info("event=backup.done path=%s messages=%d files=%d seconds=%.1f", out,
+             manifest["counts"]["messages"], sum(m.startswith(f"{FILES_DIR}/") for m in entries), seconds)
+    return BackupResult(out, manifest, seconds)
+
+
+async def _write_backup(db: Database, data_dir: Path, partial: Path, config_file: Path | None) -> dict[str, Any]:
+    with tempfile.TemporaryDirectory(prefix="chatd-backup-", dir=partial.parent or None) as tmp:
         dump = Path(tmp) / DUMP
         async with db.transaction("backup.snapshot") as tx:
             await tx.execute("backup.isolation", "SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
@@ -204,11 +218,7 @@ async def create_backup(db: Database, data_dir: Path, out: Path, config_file: Pa
         await trio.to_thread.run_sync(_write_archive, partial, dump, data_dir, config_file, entries)
         manifest["members"] = entries
         await trio.to_thread.run_sync(_append_manifest, partial, manifest)
-    partial.replace(out)
-    seconds = time.monotonic() - t0
-    log.info("event=backup.done path=%s messages=%d files=%d seconds=%.1f", out,
-             manifest["counts"]["messages"], sum(m.startswith(f"{FILES_DIR}/") for m in entries), seconds)
-    return BackupResult(out, manifest, seconds)
+    return manifest
 
 
 def _write_archive(path: Path, dump: Path, data_dir: Path, config_file: Path | None, entries: dict[str, Any]) -> None:

@@ -165,7 +165,9 @@ def cmd_serve(args: argparse.Namespace, cfg: Config) -> int:
     return run_async(run, also_known=(StartupError,))
 
 
-async def _signals(shutdown: trio.Event, root: trio.CancelScope, reload: Callable[[], object] = list) -> None:
+async def _signals(
+    shutdown: trio.Event, root: trio.CancelScope, reload: Callable[[], object] = lambda: None
+) -> None:
     """First SIGTERM/SIGINT: graceful drain. Second: cancel everything now. SIGHUP: ``reload()``
     (certificate files, e.g. after a renewal)."""
     with trio.open_signal_receiver(signal.SIGTERM, signal.SIGINT, signal.SIGHUP) as signals:

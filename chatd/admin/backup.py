@@ -73,7 +73,8 @@ def cmd_restore(args: argparse.Namespace, cfg: Config) -> int:
         try:
             return await _restore(archive, cfg, staging)
         except BackupError as exc:
-            print(f"chatd: error: {exc}", file=sys.stderr)
+            print(f"chatd: error: {exc}\n(nothing is in use yet: remove {cfg.data_dir} before trying again)",
+                  file=sys.stderr)
             return 1
 
     try:
