@@ -17,6 +17,7 @@ from chatd import __version__
 from chatd.gateway import route as ws_route
 from chatd.state import DaemonState
 from chatd.web import auth_routes, static
+from chatd.web.body import BoundedConnection, BoundedRequest
 
 log = logging.getLogger("chatd.http.access")  # chatd.log.ACCESS_LOGGER: opt-in at a terminal
 
@@ -43,9 +44,17 @@ def content_security_policy() -> str:
     )
 
 
+class ChatdApp(QuartTrio):
+    """Quart-Trio whose request bodies never hold more than ``chatd.web.body.BUFFER_BYTES``
+    unread (an upload streams to disk at the pace the disk takes it)."""
+
+    asgi_http_class = BoundedConnection
+    request_class = BoundedRequest
+
+
 def create_app(state: DaemonState) -> QuartTrio:
     """Build the Quart-Trio app for ``state``; registers every route blueprint."""
-    app = QuartTrio("chatd", static_folder=None)
+    app = ChatdApp("chatd", static_folder=None)
     app.config["MAX_CONTENT_LENGTH"] = MAX_REQUEST_BYTES
     app.config["chatd"] = state
     csp = content_security_policy()

@@ -1,0 +1,89 @@
+"""Request bodies (chatd/web/body.py): the connection stops reading while the view has not taken
+what arrived, the limit counts the whole body, and a client leaving mid-body still hands the view
+every byte that did arrive. Driven through the real connection class with a fake ASGI receive."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from types import SimpleNamespace
+from typing import Any
+
+import pytest
+import trio
+import trio.testing
+from werkzeug.exceptions import RequestEntityTooLarge
+
+from chatd.web.body import BUFFER_BYTES, BodyCut, BoundedBody, BoundedConnection
+
+PIECE = 65536  # what Hypercorn hands over per read
+
+
+class Sender:
+    """An ASGI ``receive`` that has ``pieces`` body pieces, then (optionally) a disconnect."""
+
+    def __init__(self, pieces: int, disconnect: bool = False) -> None:
+        self.pieces, self.disconnect = pieces, disconnect
+        self.taken = 0
+
+    async def receive(self) -> dict[str, Any]:
+        if self.taken < self.pieces:
+            self.taken += 1
+            return {"type": "http.request", "body": b"x" * PIECE, "more_body": True}
+        if self.disconnect:
+            return {"type": "http.disconnect"}
+        await trio.sleep_forever()
+        raise AssertionError("unreachable")
+
+
+async def _read_all(body: BoundedBody) -> AsyncIterator[int]:
+    async for chunk in body:
+        yield len(chunk)
+
+
+def _connection() -> BoundedConnection:
+    return BoundedConnection.__new__(BoundedConnection)  # handle_messages needs no app state
+
+
+async def test_the_connection_stops_reading_until_the_view_takes_what_arrived() -> None:
+    body = BoundedBody(None, None)
+    sender = Sender(pieces=1000)
+    async with trio.open_nursery() as nursery:
+        nursery.start_soon(_connection().handle_messages, nursery, SimpleNamespace(body=body), sender.receive)
+        await trio.testing.wait_all_tasks_blocked()
+        held = sender.taken * PIECE
+        assert BUFFER_BYTES <= held <= BUFFER_BYTES + PIECE  # paused, not 1000 pieces deep
+        first = await body.__anext__()
+        assert len(first) == held
+        await trio.testing.wait_all_tasks_blocked()
+        assert BUFFER_BYTES <= sender.taken * PIECE - held <= BUFFER_BYTES + PIECE  # going again
+        nursery.cancel_scope.cancel()
+
+
+async def test_a_client_leaving_mid_body_hands_over_what_arrived_then_body_cut() -> None:
+    body = BoundedBody(None, None)
+    sender = Sender(pieces=3, disconnect=True)
+    got: list[int] = []
+    with trio.fail_after(10):
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(_connection().handle_messages, nursery, SimpleNamespace(body=body), sender.receive)
+            with pytest.raises(BodyCut):
+                async for n in _read_all(body):
+                    got.append(n)
+            nursery.cancel_scope.cancel()
+    assert sum(got) == 3 * PIECE
+
+
+async def test_the_limit_counts_the_whole_body_and_may_be_raised_before_reading() -> None:
+    small = BoundedBody(None, 100_000)
+    small.append(b"x" * PIECE)
+    small.append(b"x" * PIECE)  # 128 KiB buffered: over the limit, but a view may still lift it
+    with pytest.raises(RequestEntityTooLarge):
+        await small.__anext__()
+    lifted = BoundedBody(None, 100_000)
+    lifted.append(b"x" * PIECE)
+    lifted.append(b"x" * PIECE)
+    lifted.limit = None
+    assert len(await lifted.__anext__()) == 2 * PIECE
+    declared = BoundedBody(1_000_000, 100_000)  # a Content-Length over the limit: refused unread
+    with pytest.raises(RequestEntityTooLarge):
+        await declared.__anext__()
