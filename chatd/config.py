@@ -71,6 +71,11 @@ class Config:
     session_check_secs: float = 30.0
     outbound_queue_frames: int = 8192
     trusted_proxies: tuple[str, ...] = ()
+    files_max_bytes: int = 100 * 1024 * 1024
+    files_quota_bytes: int = 10 * 1024 * 1024 * 1024
+    files_pending_max: int = 5
+    files_reserve_bytes: int = 1024 * 1024 * 1024
+    files_unattached_secs: int = 24 * 3600
 
     @property
     def embedded_db(self) -> bool:
@@ -245,6 +250,11 @@ CHECKS: Mapping[str, Callable[[Any], Any]] = {
     "session_check_secs": _float_range(0.05, 3600),
     "outbound_queue_frames": _int_range(16, 1_000_000),
     "trusted_proxies": _str_list("a list of IP addresses", _host),
+    "files_max_bytes": _int_range(1, 1 << 40),
+    "files_quota_bytes": _int_range(0, 1 << 50),
+    "files_pending_max": _int_range(1, 1000),
+    "files_reserve_bytes": _int_range(0, 1 << 50),
+    "files_unattached_secs": _int_range(60, 365 * 86400),
 }
 assert set(CHECKS) == {f.name for f in fields(Config)}, "every key needs a check"
 

@@ -16,12 +16,12 @@ from quart_trio import QuartTrio
 from chatd import __version__
 from chatd.gateway import route as ws_route
 from chatd.state import DaemonState
-from chatd.web import auth_routes, static
+from chatd.web import auth_routes, downloads, static, uploads
 from chatd.web.body import BoundedConnection, BoundedRequest
 
 log = logging.getLogger("chatd.http.access")  # chatd.log.ACCESS_LOGGER: opt-in at a terminal
 
-MAX_REQUEST_BYTES = 64 * 1024  # JSON APIs; uploads (their own route) get their own limit
+MAX_REQUEST_BYTES = 64 * 1024  # JSON APIs; uploads (their own routes) set their own limit
 HSTS_SECS = 180 * 86400  # half a year: long enough to matter, short enough to undo a mistake
 
 
@@ -101,17 +101,21 @@ def create_app(state: DaemonState) -> QuartTrio:
 
     @app.get("/healthz")
     async def healthz() -> tuple[Response, int]:
-        """200 when the database answers, 503 otherwise; JSON either way. Public."""
+        """200 when the database answers, 503 otherwise; JSON either way. Public.
+
+        ``files`` is ``"low_space"`` while uploads may be refused for lack of disk space (text
+        messages still work, so the status stays 200)."""
         ok = await state.db.ping()
         body = {
             "status": "ok" if ok and not state.draining.is_set() else "unavailable",
             "database": "ok" if ok else "unreachable",
+            "files": "low_space" if state.files.space.low else "ok",
             "draining": state.draining.is_set(),
             "version": __version__,
             "uptime_secs": int(time.time() - state.started_at),
         }
         return jsonify(body), 200 if ok and not state.draining.is_set() else 503
 
-    for register in (static.register, auth_routes.register, ws_route.register):
+    for register in (static.register, auth_routes.register, ws_route.register, uploads.register, downloads.register):
         register(app, state)
     return app
