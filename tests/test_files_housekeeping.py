@@ -1,13 +1,18 @@
 """Housekeeping of the file store: uploads never sent expire, files without rows go, a deleted
-message's files go unless another message shares them."""
+message's files go unless another message shares them, and ``chatd files report|gc``."""
 
 from __future__ import annotations
 
+import json
 import os
 import time
 from pathlib import Path
 from typing import Any
 
+import pytest
+import trio
+
+from chatd.cli import main
 from chatd.files import housekeeping
 from chatd.store import files as file_store
 from tests.helpers.client import Account, connect, general_id, register
@@ -100,3 +105,32 @@ async def test_deleting_a_message_releases_files_no_other_message_shares(server:
     assert len(list(files.blobs.scan("blobs"))) == 1
     assert (await download(server, alice, shared2["id"])).body == b"shared bytes"
     assert (await download(server, alice, own["id"])).status == 404
+
+
+def _cli(server: RunningServer, *args: str) -> int:
+    return main(["files", *args, "--database-url", server.db.dsn, "--data-dir", str(server.config.data_dir)])
+
+
+async def test_cli_report_and_gc(server: RunningServer, capsys: pytest.CaptureFixture[str]) -> None:
+    alice, bob = await register(server, "alice"), await register(server, "bob")
+    sent = await upload(server, alice, b"x" * 3000, "a.bin")
+    await _send(server, alice, [sent["id"]])
+    await upload(server, bob, b"y" * 500, "b.bin")
+    stray = server.state.files.blobs.new_temp_path()
+    stray.write_bytes(b"z" * 100)
+    _age(stray, 2 * HOUR)
+    with trio.fail_after(60):
+        assert await trio.to_thread.run_sync(_cli, server, "report", "--json") == 0
+        report = json.loads(capsys.readouterr().out)
+        assert report["by_channel"] == [{"channel": "general", "files": 1, "bytes": 3000}]
+        assert report["by_user"] == [{"user": "alice", "files": 1, "bytes": 3000}, {"user": "bob", "files": 1, "bytes": 500}]
+        assert (report["contents"], report["content_bytes"]) == (2, 3500)
+        assert report["gc"]["orphan_files"] == 1 and report["gc"]["orphan_bytes"] == 100
+        assert await trio.to_thread.run_sync(_cli, server, "report") == 0
+        text = capsys.readouterr().out
+        assert "general" in text and "alice" in text and "1 file(s) without a row" in text
+        assert await trio.to_thread.run_sync(_cli, server, "gc", "--dry-run") == 0
+        assert stray.exists()
+        assert await trio.to_thread.run_sync(_cli, server, "gc") == 0
+        assert "1 file(s) without a row" in capsys.readouterr().out
+    assert not stray.exists()
