@@ -64,6 +64,9 @@ async def test_message_carries_its_files_in_pushes_history_around_and_resume(dae
         async with connect(daemon, bob, resume=[[ch, 1]]) as b2:  # the replay of what bob missed
             [replayed] = await b2.wait_msgs(ch, 1)
             assert replayed["seq"] == ack["seq"] and replayed["files"] == [photo, text]
+        # Reads look files up only for messages flagged with them (the history page's cost).
+        flags = await daemon.db.fetch("t", "SELECT has_files FROM messages WHERE channel_id = $1 ORDER BY seq", ch)
+        assert [r["has_files"] for r in flags] == [False, True]
 
 
 async def test_files_a_send_may_not_carry_are_refused_and_nothing_is_stored(daemon: MemoryDaemon) -> None:

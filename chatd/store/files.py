@@ -6,11 +6,14 @@ transaction of a few).
 
 For other capabilities:
 
-- **search** (``has:file``, ``has:image``, file names): query the view ``message_files``
+- **search** (``has:file``, ``has:image``, file names): ``messages.has_files`` says whether a
+  message carries files (no join needed for ``has:file``); the view ``message_files``
   (``MESSAGE_FILES_VIEW``: message_id, channel_id, seq, position, key, name, size, mime, kind,
-  user_id; one row per attached file), joined to the messages a search may read.
+  user_id; one row per attached file) has their names and kinds, to join to the messages a
+  search may read.
 - **edits/deletes**: ``release_message_files(db, message_id=…)`` in the transaction that deletes
-  the message; blobs no other upload shares lose their row and leave the disk at the next sweep.
+  (or strips) the message; blobs no other upload shares lose their row and leave the disk at the
+  next sweep (or at once with ``Files.discard_blobs``). It clears the message's ``has_files``.
 - **backup**: ``file_blobs`` lists every file of ``DATA_DIR/files/blobs/`` with its SHA-256.
 """
 
@@ -78,13 +81,14 @@ def files_from_json(value: str | None) -> tuple[FileRow, ...]:
     return tuple(FileRow(*item) for item in json.loads(value))
 
 
-#: The ``files`` column of a message read (``m`` is the messages row), for chatd.store.messages.
-FILES_OF_MESSAGE_SQL = """(
+#: The ``files`` column of a message read (``m`` is the messages row), for chatd.store.messages;
+#: looked up only for messages flagged ``has_files`` (most have none).
+FILES_OF_MESSAGE_SQL = """CASE WHEN m.has_files THEN (
     SELECT json_agg(json_build_array(a.key, a.name, a.size, b.mime, b.kind, b.width, b.height)
                     ORDER BY a.position)
     FROM attachments a JOIN file_blobs b ON b.sha256 = a.sha256
     WHERE a.message_id = m.id
-) AS files"""
+) END AS files"""
 
 
 def _upload(r: Record) -> UploadRow:
@@ -211,14 +215,20 @@ async def attach_files(
     db: Conn, *, message_ids: Sequence[int], user_ids: Sequence[int], keys: Sequence[str], positions: Sequence[int]
 ) -> set[str]:
     """Attach each upload ``keys[i]`` of ``user_ids[i]`` to ``message_ids[i]`` (unless another
-    message took it meanwhile); returns the keys attached now. Part of the send's transaction."""
+    message took it meanwhile) and flag those messages ``has_files``; returns the keys attached
+    now. Part of the send's transaction."""
     rows = await db.fetch(
         "files.attach",
-        """UPDATE attachments a SET message_id = x.message_id, position = x.position
-           FROM unnest($1::bigint[], $2::bigint[], $3::text[], $4::smallint[])
-                AS x(message_id, user_id, key, position)
-           WHERE a.key = x.key AND a.user_id = x.user_id AND a.sha256 IS NOT NULL AND a.message_id IS NULL
-           RETURNING a.key""",
+        """WITH attached AS (
+               UPDATE attachments a SET message_id = x.message_id, position = x.position
+               FROM unnest($1::bigint[], $2::bigint[], $3::text[], $4::smallint[])
+                    AS x(message_id, user_id, key, position)
+               WHERE a.key = x.key AND a.user_id = x.user_id AND a.sha256 IS NOT NULL AND a.message_id IS NULL
+               RETURNING a.key, a.message_id
+           ), flagged AS (
+               UPDATE messages SET has_files = true WHERE id IN (SELECT message_id FROM attached)
+           )
+           SELECT key FROM attached""",
         list(message_ids), list(user_ids), list(keys), list(positions),
     )
     return {r["key"] for r in rows}
@@ -254,7 +264,8 @@ async def release_message_files(db: Conn, *, message_id: int) -> list[bytes]:
     """
     rows = await db.fetch(
         "files.release_message_files",
-        """WITH gone AS (DELETE FROM attachments WHERE message_id = $1 RETURNING sha256)
+        """WITH gone AS (DELETE FROM attachments WHERE message_id = $1 RETURNING sha256),
+                unflagged AS (UPDATE messages SET has_files = false WHERE id = $1 AND has_files)
            DELETE FROM file_blobs b USING (SELECT DISTINCT sha256 FROM gone) g
            WHERE b.sha256 = g.sha256
              AND NOT EXISTS (SELECT 1 FROM attachments a WHERE a.sha256 = g.sha256 AND a.message_id IS DISTINCT FROM $1)
