@@ -33,6 +33,7 @@ def content_security_policy() -> str:
             "script-src 'self'",
             "style-src 'self'",
             "img-src 'self' data: blob:",
+            "media-src 'self'",  # users' video and audio (/files/…)
             "font-src 'self'",
             "connect-src 'self'",
             "manifest-src 'self'",
