@@ -64,10 +64,14 @@ async def test_limit_exactly_and_one_byte_over_with_content_length(server: Runni
 
 
 def _chunked(url: str, account: Account, data: bytes) -> Any:
+    return _chunked_to(url, account, "/api/files?name=chunked.bin", data)
+
+
+def _chunked_to(url: str, account: Account, path: str, data: bytes) -> Any:
     """A body without Content-Length, in 64 KiB chunks; stops sending once answered."""
     c = RawHTTPS(url)
     try:
-        c.send_head("POST", "/api/files?name=chunked.bin", {**auth(account), "Transfer-Encoding": "chunked"})
+        c.send_head("POST", path, {**auth(account), "Transfer-Encoding": "chunked"})
         step = 65536
         for i in range(0, len(data), step):
             try:
@@ -321,3 +325,14 @@ async def test_range_requests(server: RunningServer) -> None:
     assert stale.status == 200 and stale.body == data
     head = await http_request("HEAD", f"{server.url}/files/{f['id']}", headers=auth(alice))
     assert head.status == 200 and head.headers["content-length"] == "100000" and head.body == b""
+
+
+async def test_the_discard_route_reads_like_an_upload_and_keeps_nothing(server: RunningServer) -> None:
+    """bench S10's yardstick: the same body reading, with the same limit, and nothing stored."""
+    alice = await register(server, "alice")
+    resp = await http_request("POST", server.url + "/api/files/discard", body=os.urandom(LIMIT), headers=auth(alice))
+    assert resp.status == 200 and resp.json == {"bytes": LIMIT}
+    over = await trio.to_thread.run_sync(_chunked_to, server.url, alice, "/api/files/discard", os.urandom(LIMIT + 1))
+    assert over.status == 413 and over.json["limit_bytes"] == LIMIT
+    assert await server.db.fetchval("t", "SELECT count(*) FROM attachments") == 0
+    assert list(server.state.files.blobs.scan("blobs")) == []

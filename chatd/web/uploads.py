@@ -3,6 +3,8 @@
 - ``POST /api/files?name=<name>``: the body is the file (any Content-Type; Content-Length or
   chunked). 201 with the file (``{"id", "name", "size", "type", "kind", "w"?, "h"?}``, the shape
   messages carry). For scripts and small files.
+- ``POST /api/files/discard``: reads the body like an upload (same limit) and discards it:
+  the transport's own rate, which bench S10 compares uploads with.
 - ``OPTIONS /api/uploads``: the tus capabilities (``Tus-Version``, ``Tus-Extension``,
   ``Tus-Max-Size``), for a logged-in client like every route here.
 - ``POST /api/uploads`` (``Upload-Length``, ``Upload-Metadata: filename <base64>``): 201 with
@@ -33,7 +35,7 @@ from typing import TYPE_CHECKING, Any, Final
 from quart import Response, jsonify, request
 
 from chatd import render
-from chatd.files.refusals import UploadRefused
+from chatd.files.refusals import UploadRefused, too_large
 from chatd.state import DaemonState
 from chatd.store import files as file_store
 from chatd.web.body import BodyCut, BoundedBody
@@ -126,6 +128,21 @@ def register(app: QuartTrio, state: DaemonState) -> None:
             _streamed_body(), user_id=current_principal().user_id, name=name, declared=request.content_length
         )
         return jsonify(render.file(row)), 201
+
+    @app.post("/api/files/discard")
+    @require_user
+    async def discard_upload() -> Any:
+        """Read a body exactly as an upload is read (same limit), and throw it away: the
+        transport's own rate, to compare uploads with (bench S10; a proxy in the way)."""
+        declared = request.content_length
+        if declared is not None and declared > files.max_bytes:
+            raise too_large(files.max_bytes, declared)
+        received = 0
+        async for piece in _streamed_body():
+            received += len(piece)
+            if received > files.max_bytes:
+                raise too_large(files.max_bytes)
+        return jsonify(bytes=received), 200
 
     @app.route("/api/uploads", methods=["OPTIONS"])
     @require_user
