@@ -51,6 +51,10 @@ class BoundedBody(TrioBody):
         self.limit = max_content_length
         self.received = 0
         self.delivered = 0
+        # The pieces as Hypercorn handed them over: handed on with one join (or none, for a
+        # single piece), where Quart's bytearray copied every byte twice.
+        self._pieces: list[bytes] = []
+        self._buffered = 0
         self._room = trio.Event()
         self._whole = False  # awaited whole (JSON APIs): buffered up to the limit, never paused
         self._cut = False  # the connection closed before the body's end
@@ -58,15 +62,25 @@ class BoundedBody(TrioBody):
     def _over(self, size: int) -> bool:
         return self.limit is not None and size > self.limit
 
+    def _take(self) -> bytes:
+        data = self._pieces[0] if len(self._pieces) == 1 else b"".join(self._pieces)
+        self._pieces.clear()
+        self._buffered = 0
+        return data
+
     async def __anext__(self) -> bytes:
+        if self._must_raise is not None:
+            raise self._must_raise
         if self._over(self.expected_length or 0):
             raise RequestEntityTooLarge()
-        try:
-            data = await super().__anext__()
-        except StopAsyncIteration:
+        if not self._complete.is_set():
+            await self._has_data.wait()
+        if not self._pieces:
             if self._cut:
-                raise BodyCut("the connection closed before the request body ended") from None
-            raise
+                raise BodyCut("the connection closed before the request body ended")
+            raise StopAsyncIteration()
+        data = self._take()
+        self._has_data.clear()
         self._room.set()
         self.delivered += len(data)
         if self._over(self.delivered):
@@ -78,7 +92,12 @@ class BoundedBody(TrioBody):
         self._room.set()
         if self._over(max(self.expected_length or 0, self.received)):
             raise RequestEntityTooLarge()
-        return (yield from super().__await__())
+        if self._must_raise is not None:
+            raise self._must_raise
+        yield from self._complete.wait().__await__()
+        if self._must_raise is not None:
+            raise self._must_raise
+        return self._take()
 
     def append(self, data: bytes) -> None:
         if data == b"" or self._must_raise is not None:
@@ -88,8 +107,13 @@ class BoundedBody(TrioBody):
             self._must_raise = RequestEntityTooLarge()
             self.set_complete()
             return
-        self._data.extend(data)
+        self._pieces.append(data)
+        self._buffered += len(data)
         self._has_data.set()
+
+    def clear(self) -> None:
+        self._pieces.clear()
+        self._buffered = 0
 
     def cut(self) -> None:
         """The connection closed before the body's end: the reader gets what arrived, then
@@ -100,7 +124,7 @@ class BoundedBody(TrioBody):
 
     async def wait_for_room(self) -> None:
         """Return once the view has read enough of the buffer (or takes the body whole)."""
-        while len(self._data) >= BUFFER_BYTES and not self._whole and self._must_raise is None:
+        while self._buffered >= BUFFER_BYTES and not self._whole and self._must_raise is None:
             self._room = trio.Event()
             await self._room.wait()
 
