@@ -11,7 +11,6 @@ import contextlib
 import dataclasses
 import logging
 import os
-import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -21,7 +20,16 @@ import trio
 
 from chatd.config import Config
 from tests.helpers.client import Account, connect, general_id, register
-from tests.helpers.files import TUS, RawHTTPS, auth, tus_create, tus_offset, upload_sync
+from tests.helpers.files import (
+    TUS,
+    RawHTTPS,
+    auth,
+    fill,
+    small_filesystem,
+    tus_create,
+    tus_offset,
+    upload_sync,
+)
 from tests.helpers.server import RunningServer
 
 pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="mounting a tmpfs needs root")
@@ -34,23 +42,13 @@ CEILING_SECS = 60
 @pytest.fixture
 def files_mount(data_dir: Path) -> Iterator[Path]:
     """``DATA_DIR/files`` on its own 24 MiB tmpfs, unmounted after the server has stopped."""
-    mount = data_dir / "files"
-    mount.mkdir(mode=0o700)
-    subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={DISK_BYTES},mode=0700", "tmpfs", str(mount)], check=True)
-    try:
+    with small_filesystem(data_dir / "files", DISK_BYTES) as mount:
         yield mount
-    finally:
-        subprocess.run(["umount", "-l", str(mount)], check=True)
 
 
 @pytest.fixture
 def server_config(server_config: Config, files_mount: Path, request: pytest.FixtureRequest) -> Config:
     return dataclasses.replace(server_config, files_max_bytes=16 * MiB, **request.param)
-
-
-def _fill(mount: Path, name: str, size: int) -> None:
-    """Something else takes ``size`` bytes of the file store's disk."""
-    (mount / name).write_bytes(b"\0" * size)
 
 
 def _leftovers(mount: Path) -> list[str]:
@@ -81,7 +79,7 @@ async def test_no_room_is_a_507_at_once_and_the_admins_are_told(
     with trio.fail_after(CEILING_SECS):
         async with connect(server, admin) as a:
             assert not [p for p in a.pushes if p["op"] == "storage"]  # fine so far
-            _fill(files_mount, "filler", 10 * MiB)
+            fill(files_mount, "filler", 10 * MiB)
             # 14 MiB would fit the disk, but not with the 1 MiB reserve.
             refused = await trio.to_thread.run_sync(_declare, server.url, alice, 14 * MiB)
             assert refused.status == 507 and refused.json["error"] == "insufficient_storage"
@@ -128,7 +126,7 @@ async def test_a_disk_filling_up_mid_upload_leaves_no_file_no_row_and_text_flows
     server: RunningServer, files_mount: Path
 ) -> None:
     alice = await register(server, "alice")
-    _fill(files_mount, "filler", 14 * MiB)  # 10 MiB left
+    fill(files_mount, "filler", 14 * MiB)  # 10 MiB left
     with trio.fail_after(CEILING_SECS):
         async with connect(server, alice) as a:
             ch = general_id(a)
@@ -158,7 +156,7 @@ async def test_a_disk_filling_up_mid_upload_leaves_no_file_no_row_and_text_flows
 async def test_a_resumable_upload_hitting_a_full_disk_is_deleted(server: RunningServer, files_mount: Path) -> None:
     alice = await register(server, "alice")
     size, first = 6 * MiB, 2 * MiB
-    _fill(files_mount, "filler", 14 * MiB)  # 10 MiB left
+    fill(files_mount, "filler", 14 * MiB)  # 10 MiB left
     data = os.urandom(size)
     with trio.fail_after(CEILING_SECS):
         created = await tus_create(server, alice, size)
@@ -173,7 +171,7 @@ async def test_a_resumable_upload_hitting_a_full_disk_is_deleted(server: Running
             while await tus_offset(server, alice, location) < first:
                 pass  # the server is writing the first part
             # Meanwhile something else takes the room the upload was counting on.
-            _fill(files_mount, "filler2", 5 * MiB)
+            fill(files_mount, "filler2", 5 * MiB)
             with contextlib.suppress(OSError):  # the server may answer and close first
                 await trio.to_thread.run_sync(c.send, data[first:])
             resp = await trio.to_thread.run_sync(c.response)

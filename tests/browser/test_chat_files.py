@@ -1,6 +1,7 @@
 """Files in the web client, in Chromium, Firefox and WebKit: an image upload reaches the other
 user as a thumbnail that opens at full size; a PDF arrives byte for byte under its own name; a
-file over the limit is refused before any byte leaves; paste and drag-and-drop attach files.
+file over the limit is refused before any byte leaves; paste and drag-and-drop attach files; a
+full disk fails the upload with a clear message, tells the admin, and text keeps flowing.
 
 Files are chosen through the real file input (``send_keys`` with a path) where the driver
 supports it; paste and drop are dispatched as the events the browser would fire, with the
@@ -12,7 +13,9 @@ from __future__ import annotations
 import base64
 import dataclasses
 import hashlib
+import os
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -22,8 +25,9 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
 
 from chatd.config import Config
-from tests.browser.chat_helpers import ChatPage, two_users
+from tests.browser.chat_helpers import ChatPage, two_users, unique_name
 from tests.browser.harness import BrowserPool
+from tests.helpers.files import fill, small_filesystem
 from tests.helpers.images import jpeg_bytes
 from tests.helpers.server import RunningServer
 
@@ -94,6 +98,7 @@ async def test_an_image_reaches_the_other_user_as_a_thumbnail_that_opens_full_si
             30,
         )
         assert box[:2] == ["360", "270"] and box[2] == 747 and box[3] == "Sonnenuntergang 🌅.jpg"
+        await bob.screenshot(f"files-thumbnail-{engine}")
         await bob.click("#message-list .file-thumb")
         full = await bob.wait(
             """(() => { const v = document.getElementById('viewer'); const img = document.getElementById('viewer-image');
@@ -102,6 +107,7 @@ async def test_an_image_reaches_the_other_user_as_a_thumbnail_that_opens_full_si
             30,
         )
         assert full == [1600, 1200, "Sonnenuntergang 🌅.jpg"]
+        await bob.screenshot(f"files-viewer-{engine}")
         download = await bob.js("return document.getElementById('viewer-download').getAttribute('download')")
         assert download == "Sonnenuntergang 🌅.jpg"
         focused = await bob.call(lambda: bob.driver.switch_to.active_element)
@@ -197,3 +203,51 @@ async def test_paste_and_drop_attach_files(
             30,
         )
         assert names == ["pasted.txt", "dropped.txt"]
+
+
+@pytest.fixture
+def small_disk(data_dir: Path) -> Iterator[Path]:
+    """The file store on a 4 MiB disk of its own (a tmpfs; the tests run as root)."""
+    if os.geteuid() != 0:
+        pytest.fail("mounting the small disk needs root (the test machine and CI run as root)")
+    with small_filesystem(data_dir / "files", 4 * LIMIT) as mount:
+        yield mount
+
+
+async def test_a_full_disk_fails_the_upload_clearly_tells_the_admin_and_text_flows(
+    engine: str, browser_factory: BrowserPool, small_disk: Path, server: RunningServer, upload_dir: Path
+) -> None:
+    with trio.fail_after(TEST_CEILING_SECS):
+        admin = ChatPage(browser_factory(engine, 0), server, engine)
+        bob = ChatPage(browser_factory(engine, 1), server, engine)
+        await admin.register_via_api(unique_name("root"), "Root")
+        await bob.register_via_api(unique_name("bob"), "Bob")
+        await server.db.execute("t", "UPDATE users SET is_admin = true WHERE username = $1", admin.username)
+        await admin.open_app()
+        await bob.open_app()
+        fill(small_disk, "filler", 3 * LIMIT + LIMIT // 2)  # half a MiB left
+        photo = upload_dir / "big photo.jpg"
+        photo.write_bytes(os.urandom(LIMIT - 100_000))
+        await choose_file(admin, photo)
+        await admin.wait("document.querySelectorAll('#composer-files .staged-file').length === 1")
+        await press_enter(admin)
+        failed = await admin.wait(
+            "(() => { const m = [...document.querySelectorAll('#message-list .msg.own')].pop();"
+            " return m && m.dataset.status === 'failed' && m.querySelector('.failed-text').textContent; })()",
+            30,
+        )
+        assert failed == "Not sent: The server is out of space for files — text messages still work."
+        notice = await admin.wait(
+            "!document.getElementById('storage-notice').hidden && document.getElementById('storage-notice').textContent"
+        )
+        assert notice.startswith("File storage is low: uploads may be refused")
+        await admin.screenshot(f"files-disk-full-{engine}")
+        await admin.send("text still works")
+        await admin.wait(
+            "[...document.querySelectorAll('#message-list .msg.own')]"
+            ".some((m) => m.querySelector('.msg-body').textContent === 'text still works' && m.dataset.status === 'sent')",
+            30,
+        )
+        await bob.wait_for_body("text still works", secs=30)
+        assert await bob.js("return document.getElementById('storage-notice').hidden") is True  # not an admin
+    assert await server.db.fetchval("t", "SELECT count(*) FROM attachments") == 0

@@ -8,10 +8,13 @@ Everything here blocks: call it through ``trio.to_thread.run_sync`` (the ``a*`` 
 from __future__ import annotations
 
 import base64
+import contextlib
 import hashlib
 import socket
 import ssl
-from collections.abc import Iterable
+import subprocess
+from collections.abc import Iterable, Iterator
+from pathlib import Path
 from typing import Any
 from urllib.parse import quote, urlsplit
 
@@ -21,6 +24,23 @@ from tests.helpers.client import Account
 from tests.helpers.server import Endpoint, Response, http_request, insecure_ssl_context
 
 TUS = {"Tus-Resumable": "1.0.0"}
+
+
+@contextlib.contextmanager
+def small_filesystem(mount: Path, size: int) -> Iterator[Path]:
+    """A tmpfs of ``size`` bytes mounted at ``mount`` (created, mode 0700; needs root),
+    unmounted when the block ends — the file store on a disk that fills up."""
+    mount.mkdir(mode=0o700)
+    subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size},mode=0700", "tmpfs", str(mount)], check=True)
+    try:
+        yield mount
+    finally:
+        subprocess.run(["umount", "-l", str(mount)], check=True)
+
+
+def fill(mount: Path, name: str, size: int) -> None:
+    """Something else takes ``size`` bytes of the disk at ``mount``."""
+    (mount / name).write_bytes(b"\0" * size)
 
 
 def auth(account: Account) -> dict[str, str]:

@@ -51,7 +51,8 @@ export function localFile(f, sent) {
     h('span', { class: 'icon icon-file', 'aria-hidden': 'true' }),
     h('bdi', { class: 'file-name', dir: 'auto' }, f.name),
     h('span', { class: 'file-size' }, formatBytes(f.size)),
-    f.error ? h('span', { class: 'file-error' }, f.error.message) : bar,
+    // Why the message failed is said once, on its status line; the file just says it did not go.
+    f.error ? h('span', { class: 'file-error', title: f.error.message }, 'not uploaded') : bar,
   );
   if (!done) {
     row.append(h('button', { type: 'button', class: 'icon-button file-cancel', dataset: { action: 'cancel-file', local: f.local }, 'aria-label': `Cancel the upload of ${f.name}`, title: 'Cancel' }, h('span', { 'aria-hidden': 'true' }, '✕')));

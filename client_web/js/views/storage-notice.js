@@ -14,7 +14,7 @@ export class StorageNotice {
     const low = storage !== null && storage.state === 'low';
     this.el.hidden = !low;
     this.el.textContent = low
-      ? `File storage is low: uploads may be refused (${formatBytes(storage.free_bytes)} free, ${formatBytes(storage.reserve_bytes)} kept in reserve). Free some space — \`chatd files gc\` removes what is no longer needed — or grow the disk. Text messages still work.`
+      ? `File storage is low: uploads may be refused (${formatBytes(storage.free_bytes)} free, ${formatBytes(storage.reserve_bytes)} kept in reserve). Free some space (chatd files gc removes what is no longer needed) or grow the disk. Text messages still work.`
       : '';
   }
 }

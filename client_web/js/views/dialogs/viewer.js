@@ -56,5 +56,6 @@ export class ImageViewer {
     els.download.setAttribute('download', f.name);
     els.prev.disabled = this.index === 0;
     els.next.disabled = this.index === this.images.length - 1;
+    els.prev.hidden = els.next.hidden = this.images.length === 1; // nothing to go to
   }
 }
