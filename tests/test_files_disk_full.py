@@ -24,7 +24,9 @@ from tests.helpers.files import (
     TUS,
     RawHTTPS,
     auth,
+    declare_only,
     fill,
+    post_chunked,
     small_filesystem,
     tus_create,
     tus_offset,
@@ -61,15 +63,6 @@ async def _admin(server: RunningServer, name: str) -> Account:
     return account
 
 
-def _declare(url: str, account: Account, size: int) -> Any:
-    c = RawHTTPS(url)
-    try:
-        c.send_head("POST", "/api/files?name=big.bin", {**auth(account), "Content-Length": str(size)})
-        return c.response()
-    finally:
-        c.close()
-
-
 @pytest.mark.parametrize("server_config", [{"files_reserve_bytes": MiB}], indirect=True)
 async def test_no_room_is_a_507_at_once_and_the_admins_are_told(
     server: RunningServer, files_mount: Path, caplog: pytest.LogCaptureFixture
@@ -81,7 +74,7 @@ async def test_no_room_is_a_507_at_once_and_the_admins_are_told(
             assert not [p for p in a.pushes if p["op"] == "storage"]  # fine so far
             fill(files_mount, "filler", 10 * MiB)
             # 14 MiB would fit the disk, but not with the 1 MiB reserve.
-            refused = await trio.to_thread.run_sync(_declare, server.url, alice, 14 * MiB)
+            refused = await trio.to_thread.run_sync(declare_only, server.url, alice, 14 * MiB)
             assert refused.status == 507 and refused.json["error"] == "insufficient_storage"
             assert "text messages still work" in refused.json["message"]
             notice = await a.wait_push("storage")
@@ -104,23 +97,6 @@ async def test_no_room_is_a_507_at_once_and_the_admins_are_told(
     assert await server.db.fetchval("t", "SELECT count(*) FROM attachments") == 1
 
 
-def _chunked_until_refused(url: str, account: Account, total: int) -> Any:
-    c = RawHTTPS(url)
-    try:
-        c.send_head("POST", "/api/files?name=huge.bin", {**auth(account), "Transfer-Encoding": "chunked"})
-        piece = os.urandom(256 * 1024)
-        sent = 0
-        while sent < total:
-            try:
-                c.send_chunk(piece, last=sent + len(piece) >= total)
-            except OSError:
-                break
-            sent += len(piece)
-        return c.response()
-    finally:
-        c.close()
-
-
 @pytest.mark.parametrize("server_config", [{"files_reserve_bytes": 0}], indirect=True)
 async def test_a_disk_filling_up_mid_upload_leaves_no_file_no_row_and_text_flows(
     server: RunningServer, files_mount: Path
@@ -134,7 +110,9 @@ async def test_a_disk_filling_up_mid_upload_leaves_no_file_no_row_and_text_flows
             result: list[Any] = []
 
             async def uploader() -> None:  # no declared size: the check up front cannot catch it
-                result.append(await trio.to_thread.run_sync(_chunked_until_refused, server.url, alice, 12 * MiB))
+                result.append(await trio.to_thread.run_sync(
+                    post_chunked, server.url, alice, "/api/files?name=huge.bin", os.urandom(12 * MiB), 256 * 1024
+                ))
 
             async with trio.open_nursery() as nursery:
                 nursery.start_soon(uploader)

@@ -16,7 +16,9 @@ from tests.helpers.files import (
     TUS,
     RawHTTPS,
     auth,
+    declare_only,
     download,
+    post_chunked,
     sha256,
     tus_create,
     tus_offset,
@@ -38,20 +40,10 @@ def server_config(server_config: Config, request: pytest.FixtureRequest) -> Conf
                                **getattr(request, "param", {}))
 
 
-def _send_headers_only(url: str, account: Account, size: int) -> Any:
-    """Declare ``size`` bytes and read the answer before sending any of them."""
-    c = RawHTTPS(url)
-    try:
-        c.send_head("POST", "/api/files?name=big.bin", {**auth(account), "Content-Length": str(size)})
-        return c.response()
-    finally:
-        c.close()
-
-
 async def test_limit_exactly_and_one_byte_over_with_content_length(server: RunningServer) -> None:
     alice = await register(server, "alice")
     with trio.fail_after(CEILING_SECS):
-        over = await trio.to_thread.run_sync(_send_headers_only, server.url, alice, LIMIT + 1)
+        over = await trio.to_thread.run_sync(declare_only, server.url, alice, LIMIT + 1)
         assert over.status == 413  # answered from Content-Length, with no body byte sent
         assert over.json["error"] == "too_large" and over.json["limit_bytes"] == LIMIT
         assert "4 MB" in over.json["message"]
@@ -64,23 +56,7 @@ async def test_limit_exactly_and_one_byte_over_with_content_length(server: Runni
 
 
 def _chunked(url: str, account: Account, data: bytes) -> Any:
-    return _chunked_to(url, account, "/api/files?name=chunked.bin", data)
-
-
-def _chunked_to(url: str, account: Account, path: str, data: bytes) -> Any:
-    """A body without Content-Length, in 64 KiB chunks; stops sending once answered."""
-    c = RawHTTPS(url)
-    try:
-        c.send_head("POST", path, {**auth(account), "Transfer-Encoding": "chunked"})
-        step = 65536
-        for i in range(0, len(data), step):
-            try:
-                c.send_chunk(data[i:i + step], last=i + step >= len(data))
-            except OSError:
-                break  # the server answered and closed: read what it said
-        return c.response()
-    finally:
-        c.close()
+    return post_chunked(url, account, "/api/files?name=chunked.bin", data)
 
 
 async def test_limit_exactly_and_one_byte_over_chunked(server: RunningServer) -> None:
@@ -332,7 +308,7 @@ async def test_the_discard_route_reads_like_an_upload_and_keeps_nothing(server: 
     alice = await register(server, "alice")
     resp = await http_request("POST", server.url + "/api/files/discard", body=os.urandom(LIMIT), headers=auth(alice))
     assert resp.status == 200 and resp.json == {"bytes": LIMIT}
-    over = await trio.to_thread.run_sync(_chunked_to, server.url, alice, "/api/files/discard", os.urandom(LIMIT + 1))
+    over = await trio.to_thread.run_sync(post_chunked, server.url, alice, "/api/files/discard", os.urandom(LIMIT + 1))
     assert over.status == 413 and over.json["limit_bytes"] == LIMIT
     assert await server.db.fetchval("t", "SELECT count(*) FROM attachments") == 0
     assert list(server.state.files.blobs.scan("blobs")) == []

@@ -58,41 +58,36 @@ def _iso_bmff(head: bytes) -> Sniffed:
     return Sniffed("video/mp4", "video", True)
 
 
+# Types recognised by what their first bytes are (longer, more specific prefixes first).
+_PREFIXES: Final[tuple[tuple[tuple[bytes, ...], Sniffed], ...]] = (
+    ((b"\xff\xd8\xff",), Sniffed("image/jpeg", "image", True)),
+    ((b"\x89PNG\r\n\x1a\n",), Sniffed("image/png", "image", True)),
+    ((b"GIF87a", b"GIF89a"), Sniffed("image/gif", "image", True)),
+    ((b"OggS",), Sniffed("audio/ogg", "audio", True)),
+    ((b"fLaC",), Sniffed("audio/flac", "audio", True)),
+    ((b"ID3",), Sniffed("audio/mpeg", "audio", True)),
+    ((b"%PDF-",), Sniffed("application/pdf", "other", False)),
+    ((b"PK\x03\x04",), Sniffed("application/zip", "other", False)),
+    ((b"\x1f\x8b",), Sniffed("application/gzip", "other", False)),
+)
+_RIFF_FORMS: Final = {b"WEBP": Sniffed("image/webp", "image", True), b"WAVE": Sniffed("audio/wav", "audio", True)}
+
+
 def _binary(head: bytes) -> Sniffed | None:
     """The types recognised by a magic number at the start; None if none matches."""
-    if head.startswith(b"\xff\xd8\xff"):
-        return Sniffed("image/jpeg", "image", True)
-    if head.startswith(b"\x89PNG\r\n\x1a\n"):
-        return Sniffed("image/png", "image", True)
-    if head.startswith((b"GIF87a", b"GIF89a")):
-        return Sniffed("image/gif", "image", True)
+    for prefixes, found in _PREFIXES:
+        if head.startswith(prefixes):
+            return found
     if head.startswith(b"RIFF") and len(head) >= 12:
-        form = head[8:12]
-        if form == b"WEBP":
-            return Sniffed("image/webp", "image", True)
-        if form == b"WAVE":
-            return Sniffed("audio/wav", "audio", True)
-        return _UNKNOWN
+        return _RIFF_FORMS.get(head[8:12], _UNKNOWN)
     if head[4:8] == b"ftyp":
         return _iso_bmff(head)
     if head.startswith(b"\x1a\x45\xdf\xa3"):  # EBML: WebM, or Matroska that browsers may not play
         return Sniffed("video/webm", "video", True) if b"webm" in head[:64] else Sniffed("video/x-matroska", "other", False)
-    if head.startswith(b"OggS"):
-        return Sniffed("audio/ogg", "audio", True)
-    if head.startswith(b"fLaC"):
-        return Sniffed("audio/flac", "audio", True)
-    if head.startswith(b"ID3"):
-        return Sniffed("audio/mpeg", "audio", True)
     if len(head) >= 2 and head[0] == 0xFF and head[1] & 0xF6 == 0xF0:  # AAC in ADTS frames
         return Sniffed("audio/aac", "audio", True)
     if len(head) >= 2 and head[0] == 0xFF and head[1] & 0xE0 == 0xE0:  # an MPEG audio frame
         return Sniffed("audio/mpeg", "audio", True)
-    if head.startswith(b"%PDF-"):
-        return Sniffed("application/pdf", "other", False)
-    if head.startswith(b"PK\x03\x04"):
-        return Sniffed("application/zip", "other", False)
-    if head.startswith(b"\x1f\x8b"):
-        return Sniffed("application/gzip", "other", False)
     return None
 
 

@@ -113,6 +113,32 @@ class RawHTTPS:
         self.sock.close()
 
 
+def declare_only(url: str, account: Account, size: int) -> Response:
+    """``POST /api/files`` declaring ``size`` bytes; the answer read before any is sent."""
+    c = RawHTTPS(url)
+    try:
+        c.send_head("POST", "/api/files?name=big.bin", {**auth(account), "Content-Length": str(size)})
+        return c.response()
+    finally:
+        c.close()
+
+
+def post_chunked(url: str, account: Account, path: str, data: bytes, piece: int = 65536) -> Response:
+    """POST ``data`` to ``path`` without Content-Length, ``piece`` bytes per chunk; stops sending
+    once the server answers and closes, and returns its answer."""
+    c = RawHTTPS(url)
+    try:
+        c.send_head("POST", path, {**auth(account), "Transfer-Encoding": "chunked"})
+        for i in range(0, len(data), piece):
+            try:
+                c.send_chunk(data[i:i + piece], last=i + piece >= len(data))
+            except OSError:
+                break  # the server answered and closed: read what it said
+        return c.response()
+    finally:
+        c.close()
+
+
 def upload_sync(url: str, account: Account, data: bytes | Iterable[bytes], name: str = "file.bin",
                 headers: dict[str, str] | None = None) -> Response:
     """``POST /api/files`` (an iterable body goes chunked)."""
