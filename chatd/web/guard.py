@@ -72,43 +72,32 @@ def public(view: Callable[P, Awaitable[R]]) -> Callable[P, Awaitable[R]]:
     return view
 
 
-def require_user(view: Callable[P, Awaitable[R]]) -> Callable[P, Awaitable[Any]]:
-    """Declare a JSON API for logged-in users; ``current_principal()`` is set inside."""
+def _for_users(level: str, view: Callable[P, Awaitable[R]], refuse: Callable[[], Any]) -> Callable[P, Awaitable[Any]]:
+    """``view`` declared at access ``level``; without a principal it answers ``refuse()``."""
 
     @functools.wraps(view)
     async def wrapper(*args: P.args, **kwargs: P.kwargs) -> Any:
         if g.get("principal") is None:  # the hook did not run or let it through: fail closed
-            return not_authenticated_response()
+            return refuse()
         return await view(*args, **kwargs)
 
-    setattr(wrapper, ACCESS_ATTR, API)
+    setattr(wrapper, ACCESS_ATTR, level)
     return wrapper
+
+
+def require_user(view: Callable[P, Awaitable[R]]) -> Callable[P, Awaitable[Any]]:
+    """Declare a JSON API for logged-in users; ``current_principal()`` is set inside."""
+    return _for_users(API, view, not_authenticated_response)
 
 
 def require_page_user(view: Callable[P, Awaitable[R]]) -> Callable[P, Awaitable[Any]]:
     """Declare an HTML page for logged-in users; others are sent to the log-in page."""
-
-    @functools.wraps(view)
-    async def wrapper(*args: P.args, **kwargs: P.kwargs) -> Any:
-        if g.get("principal") is None:
-            return login_redirect()
-        return await view(*args, **kwargs)
-
-    setattr(wrapper, ACCESS_ATTR, PAGE)
-    return wrapper
+    return _for_users(PAGE, view, login_redirect)
 
 
 def require_user_or_not_found(view: Callable[P, Awaitable[R]]) -> Callable[P, Awaitable[Any]]:
     """Declare a resource for logged-in users that answers others as if it did not exist."""
-
-    @functools.wraps(view)
-    async def wrapper(*args: P.args, **kwargs: P.kwargs) -> Any:
-        if g.get("principal") is None:
-            return not_found_response()
-        return await view(*args, **kwargs)
-
-    setattr(wrapper, ACCESS_ATTR, HIDDEN)
-    return wrapper
+    return _for_users(HIDDEN, view, not_found_response)
 
 
 def access_of(view: object, endpoint: str | None) -> str:
