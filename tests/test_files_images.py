@@ -105,6 +105,12 @@ async def test_corrupt_images_become_plain_files(server: RunningServer) -> None:
         assert (ok["kind"], ok["w"], ok["h"]) == ("image", 300, 200)
 
 
+async def test_thumbnails_run_in_worker_threads_at_most_one_per_core(server: RunningServer) -> None:
+    import os
+
+    assert server.state.files.thumb_limiter.total_tokens == (os.cpu_count() or 1)
+
+
 async def test_a_missing_thumbnail_is_made_again(server: RunningServer) -> None:
     """Thumbnails are derived data (a backup may leave them out)."""
     alice = await register(server, "alice")

@@ -158,7 +158,7 @@ class Resumable:
     async def _forget(self, key: str) -> None:
         """Delete an unfinished upload's row and partial file (after ENOSPC: free what it held)."""
         self._hashers.pop(key, None)
-        await self.files.db.execute("files.forget_upload", "DELETE FROM attachments WHERE key = $1 AND sha256 IS NULL", key)
+        await file_store.delete_unfinished_upload(self.files.db, key=key)
         await trio.to_thread.run_sync(self.files.blobs.remove_partial, key)
 
     def forget_hashers(self, keys: set[str]) -> None:
@@ -167,11 +167,13 @@ class Resumable:
             self._hashers.pop(key, None)
 
 
-
 def _sync_quietly(sink: Sink) -> None:
+    """Flush and close a sink whose request is ending badly (the error being raised matters
+    more than this one: a failed flush only means the offset the client is told may need
+    resending)."""
     try:
         sink.sync()
-    except OSError:
-        pass  # kept without the flush: the offset the client is told may need resending
+    except (OSError, OutOfSpace) as exc:
+        log.info("event=files.flush_failed error=%r", str(exc))
     finally:
         sink.close()

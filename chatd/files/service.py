@@ -45,6 +45,7 @@ from chatd.wire import StoragePush
 
 log = logging.getLogger("chatd.files")
 
+
 def storage_push(report: SpaceReport) -> StoragePush:
     """The ``storage`` push (to admins' connections) for a space report."""
     return StoragePush("low" if report.low else "ok", report.free_bytes, report.reserve_bytes)
@@ -108,6 +109,8 @@ class Files:
     # --- admission ------------------------------------------------------------------------------
 
     async def admit(self, user_id: int, size: int | None) -> None:
+        """Raise ``UploadRefused`` unless ``user_id`` may start an upload of ``size`` bytes
+        (None: not declared) now: size, quota, unfinished uploads, free space."""
         if size is not None and size > self.max_bytes:
             raise too_large(self.max_bytes, size)
         usage = await file_store.usage_of_user(self.db, user_id=user_id)
@@ -126,13 +129,14 @@ class Files:
         await self.check_space(size or 0)
 
     async def check_space(self, size: int) -> None:
+        """Raise the 507 refusal unless ``size`` more bytes leave the reserve free."""
         if await self.measure_space() < size + self.reserve_bytes:
             raise await self.out_of_space()
 
     # --- receiving --------------------------------------------------------------------------------
 
     async def pump(self, body: AsyncIterator[bytes], sink: Sink, limit: int,
-                    excess: Callable[[], UploadRefused]) -> None:
+                   excess: Callable[[], UploadRefused]) -> None:
         """Append ``body`` to ``sink``: at most ``limit`` more bytes, else ``excess()``."""
         end = sink.size + limit
         async for chunk in body:

@@ -131,6 +131,11 @@ async def delete_upload(db: Conn, *, key: str, user_id: int) -> UploadRow | None
     return _upload(r) if r is not None else None
 
 
+async def delete_unfinished_upload(db: Conn, *, key: str) -> None:
+    """Delete upload ``key`` if it is unfinished (its partial file is the caller's to remove)."""
+    await db.execute("files.delete_unfinished", "DELETE FROM attachments WHERE key = $1 AND sha256 IS NULL", key)
+
+
 async def get_blob(db: Conn, sha256: bytes) -> Blob | None:
     """What is known of a content already stored, or None."""
     r = await db.fetchrow(

@@ -2,6 +2,8 @@
 // (its space reserved before the thumbnail arrives), and the refusal of a file over the limit
 // before any byte is sent. Pure.
 
+import { ErrorCode } from '../net/codes.js';
+
 /** Most files one message carries (PROTOCOL.md §12). */
 export const MAX_FILES_PER_MESSAGE = 10;
 
@@ -60,6 +62,6 @@ export function thumbUrl(id) {
 /** What the client shows for an upload the server refused, by error code/status. */
 export function uploadErrorText(err) {
   if (err && err.status === 507) return 'The server is out of space for files — text messages still work.';
-  if (err && err.code === 'file_not_found') return 'A file of this message is no longer on the server; attach it again.';
+  if (err && err.code === ErrorCode.FILE_NOT_FOUND) return 'A file of this message is no longer on the server; attach it again.';
   return (err && err.message) || 'The upload failed.';
 }
