@@ -13,7 +13,7 @@ import trio
 import trio.testing
 from werkzeug.exceptions import RequestEntityTooLarge
 
-from chatd.web.body import BUFFER_BYTES, BodyCut, BoundedBody, BoundedConnection
+from chatd.web.body import BUFFER_BYTES, STREAM_PIECE_BYTES, BodyCut, BoundedBody, BoundedConnection
 
 PIECE = 65536  # what Hypercorn hands over per read
 
@@ -26,6 +26,7 @@ class Sender:
         self.taken = 0
 
     async def receive(self) -> dict[str, Any]:
+        await trio.lowlevel.checkpoint()  # as a socket read does: other tasks run in between
         if self.taken < self.pieces:
             self.taken += 1
             return {"type": "http.request", "body": b"x" * PIECE, "more_body": True}
@@ -87,3 +88,20 @@ async def test_the_limit_counts_the_whole_body_and_may_be_raised_before_reading(
     declared = BoundedBody(1_000_000, 100_000)  # a Content-Length over the limit: refused unread
     with pytest.raises(RequestEntityTooLarge):
         await declared.__anext__()
+
+
+async def test_an_upload_takes_the_body_in_pieces_of_a_quarter_mib_but_the_last() -> None:
+    """Fewer, larger trips to the writer thread: each costs the event loop the same."""
+    body = BoundedBody(None, None)
+    body.min_piece = STREAM_PIECE_BYTES
+    sender = Sender(pieces=10, disconnect=True)  # 640 KiB, then the client leaves
+    sizes: list[int] = []
+    with trio.fail_after(10):
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(_connection().handle_messages, nursery, SimpleNamespace(body=body), sender.receive)
+            with pytest.raises(BodyCut):
+                async for n in _read_all(body):
+                    sizes.append(n)
+            nursery.cancel_scope.cancel()
+    assert sum(sizes) == 10 * PIECE
+    assert all(n >= STREAM_PIECE_BYTES for n in sizes[:-1]) and len(sizes) <= 3

@@ -26,6 +26,11 @@ from werkzeug.exceptions import RequestEntityTooLarge
 # Unread bytes a request may hold before the connection stops reading: the pieces a view
 # writes to disk are at most this (plus one 64 KiB piece), well inside "≤ 1 MiB per chunk".
 BUFFER_BYTES: Final = 512 * 1024
+# What an upload view takes at a time, at least (until the body ends). Hypercorn hands over
+# ~64 KiB at a time, and a view that took each as it came wrote 64–100 KiB per trip to a worker
+# thread: 8,300 trips for 8 uploads of 64 MiB, whose overhead in the event loop cost uploads a
+# third of the transport's rate (bench S10). Must stay below BUFFER_BYTES.
+STREAM_PIECE_BYTES: Final = 256 * 1024
 # When the client goes away mid-body, the view gets this long to take what arrived (a resumable
 # upload keeps it) before it is cancelled.
 DRAIN_SECS: Final = 5.0
@@ -58,6 +63,7 @@ class BoundedBody(TrioBody):
         self._room = trio.Event()
         self._whole = False  # awaited whole (JSON APIs): buffered up to the limit, never paused
         self._cut = False  # the connection closed before the body's end
+        self.min_piece = 0  # iterating hands over at least this much at a time (but the end)
 
     def _over(self, size: int) -> bool:
         return self.limit is not None and size > self.limit
@@ -73,7 +79,8 @@ class BoundedBody(TrioBody):
             raise self._must_raise
         if self._over(self.expected_length or 0):
             raise RequestEntityTooLarge()
-        if not self._complete.is_set():
+        while not self._complete.is_set() and (not self._pieces or self._buffered < self.min_piece):
+            self._has_data.clear()
             await self._has_data.wait()
         if not self._pieces:
             if self._cut:

@@ -38,7 +38,7 @@ from chatd import render
 from chatd.files.refusals import UploadRefused, too_large
 from chatd.state import DaemonState
 from chatd.store import files as file_store
-from chatd.web.body import BodyCut, BoundedBody
+from chatd.web.body import STREAM_PIECE_BYTES, BodyCut, BoundedBody
 from chatd.web.guard import (
     current_principal,
     error_response,
@@ -63,10 +63,12 @@ class BadUpload(Exception):
 
 
 def _streamed_body() -> BoundedBody:
-    """This request's body, read as it arrives; the upload counts its size itself."""
+    """This request's body, read as it arrives in pieces of ``STREAM_PIECE_BYTES`` or more;
+    the upload counts its size itself."""
     body = request.body
     assert isinstance(body, BoundedBody), "chatd.web.app installs BoundedRequest"
     body.limit = None
+    body.min_piece = STREAM_PIECE_BYTES
     return body
 
 
