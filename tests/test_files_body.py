@@ -4,7 +4,6 @@ every byte that did arrive. Driven through the real connection class with a fake
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from types import SimpleNamespace
 from typing import Any
 
@@ -36,13 +35,23 @@ class Sender:
         raise AssertionError("unreachable")
 
 
-async def _read_all(body: BoundedBody) -> AsyncIterator[int]:
-    async for chunk in body:
-        yield len(chunk)
-
-
 def _connection() -> BoundedConnection:
     return BoundedConnection.__new__(BoundedConnection)  # handle_messages needs no app state
+
+
+async def _read_until_cut(body: BoundedBody, pieces: int) -> list[int]:
+    """Serve ``pieces`` through the real connection, then a disconnect; read the body as a view
+    does until it raises BodyCut. The sizes of what the view got."""
+    sender = Sender(pieces=pieces, disconnect=True)
+    sizes: list[int] = []
+    with trio.fail_after(10):
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(_connection().handle_messages, nursery, SimpleNamespace(body=body), sender.receive)
+            with pytest.raises(BodyCut):
+                async for chunk in body:
+                    sizes.append(len(chunk))
+            nursery.cancel_scope.cancel()
+    return sizes
 
 
 async def test_the_connection_stops_reading_until_the_view_takes_what_arrived() -> None:
@@ -61,16 +70,7 @@ async def test_the_connection_stops_reading_until_the_view_takes_what_arrived() 
 
 
 async def test_a_client_leaving_mid_body_hands_over_what_arrived_then_body_cut() -> None:
-    body = BoundedBody(None, None)
-    sender = Sender(pieces=3, disconnect=True)
-    got: list[int] = []
-    with trio.fail_after(10):
-        async with trio.open_nursery() as nursery:
-            nursery.start_soon(_connection().handle_messages, nursery, SimpleNamespace(body=body), sender.receive)
-            with pytest.raises(BodyCut):
-                async for n in _read_all(body):
-                    got.append(n)
-            nursery.cancel_scope.cancel()
+    got = await _read_until_cut(BoundedBody(None, None), pieces=3)
     assert sum(got) == 3 * PIECE
 
 
@@ -94,14 +94,6 @@ async def test_an_upload_takes_the_body_in_pieces_of_a_quarter_mib_but_the_last(
     """Fewer, larger trips to the writer thread: each costs the event loop the same."""
     body = BoundedBody(None, None)
     body.min_piece = STREAM_PIECE_BYTES
-    sender = Sender(pieces=10, disconnect=True)  # 640 KiB, then the client leaves
-    sizes: list[int] = []
-    with trio.fail_after(10):
-        async with trio.open_nursery() as nursery:
-            nursery.start_soon(_connection().handle_messages, nursery, SimpleNamespace(body=body), sender.receive)
-            with pytest.raises(BodyCut):
-                async for n in _read_all(body):
-                    sizes.append(n)
-            nursery.cancel_scope.cancel()
+    sizes = await _read_until_cut(body, pieces=10)  # 640 KiB, then the client leaves
     assert sum(sizes) == 10 * PIECE
     assert all(n >= STREAM_PIECE_BYTES for n in sizes[:-1]) and len(sizes) <= 3
