@@ -2,7 +2,7 @@
 
 Run from the repository root with the project's virtualenv::
 
-    .venv/bin/python -m bench run                       # S1–S8, 3 runs, medians
+    .venv/bin/python -m bench run                       # S1–S8 and S10, 3 runs, medians
     .venv/bin/python -m bench run --quick --runs 1      # about a minute, small counts
     .venv/bin/python -m bench run --scenarios S1,S4 --runs 5
     .venv/bin/python -m bench run --scenarios S3 --runs 1 --profile bench/results/prof
@@ -35,6 +35,7 @@ from bench.profile import Profiler
 from bench.report import machine_info, scenario_ok, summarize_scenario, table, write_json
 from bench.scenarios import SCENARIOS, TITLES, Ctx
 from bench.server import REPO_ROOT, ChatdServer, raise_nofile_limit
+from bench.uploads import CHATD_TOML as S10_CHATD_TOML
 
 RESULTS_DIR = REPO_ROOT / "bench" / "results"
 
@@ -43,7 +44,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m bench", description="chatd's load and latency benchmark.")
     sub = parser.add_subparsers(dest="command", required=True)
     p = sub.add_parser("run", help="run scenarios and report medians against the targets")
-    p.add_argument("--scenarios", default=",".join(SCENARIOS), help="comma-separated ids (default: all, S1..S8)")
+    p.add_argument("--scenarios", default=",".join(SCENARIOS), help="comma-separated ids (default: all, S1..S8, S10)")
     p.add_argument("--runs", type=int, default=3, help="runs per scenario; the table shows medians (default 3)")
     p.add_argument("--quick", action="store_true", help="small counts, about a minute (smoke test)")
     p.add_argument("--procs", type=int, default=4, help="load-generator processes (default 4)")
@@ -108,6 +109,8 @@ def cmd_run(args: argparse.Namespace) -> int:
             sampler.server_pid = args.server_pid
         else:
             server = ChatdServer(data_dir=tmp / "data", log_dir=tmp, tls=not args.no_tls)
+            (tmp / "data").mkdir(mode=0o700)
+            (tmp / "data" / "chatd.toml").write_text(S10_CHATD_TOML)  # 1 GiB files for S10
             log(f"starting chatd (embedded PostgreSQL) in {tmp} …")
             server.start()
             log(f"chatd is up at {server.url} (first start {server.t_accepting - server.t_spawn:.1f} s)")

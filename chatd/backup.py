@@ -66,10 +66,15 @@ class BackupResult:
     seconds: float
 
 
+# Folders of the file store (chatd.files.blobstore) a backup leaves out: uploads still being
+# written, and thumbnails, which are made again from the originals when missing.
+SKIPPED_FILE_FOLDERS = frozenset({"tmp", "partial", "thumbs"})
+
+
 def skip_in_file_store(relative: Path) -> bool:
-    """True for what a backup leaves out of ``files/``: dotfiles and ``tmp/`` (uploads still being
-    written). The file store may add regenerable folders (thumbnails) here."""
-    return any(part.startswith(".") for part in relative.parts) or relative.parts[:1] == ("tmp",)
+    """True for what a backup leaves out of ``files/``: dotfiles, uploads in progress and
+    thumbnails (``SKIPPED_FILE_FOLDERS``); the originals under ``blobs/`` are kept."""
+    return any(part.startswith(".") for part in relative.parts) or relative.parts[0] in SKIPPED_FILE_FOLDERS
 
 
 def _stored_files(data_dir: Path) -> Iterator[tuple[Path, str]]:

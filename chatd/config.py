@@ -74,6 +74,11 @@ class Config:
     trusted_proxies: tuple[str, ...] = ()
     metrics: str = "off"
     metrics_token: str = ""
+    files_max_bytes: int = 100 * 1024 * 1024
+    files_quota_bytes: int = 10 * 1024 * 1024 * 1024
+    files_pending_max: int = 5
+    files_reserve_bytes: int = 1024 * 1024 * 1024
+    files_unattached_secs: int = 24 * 3600
 
     @property
     def embedded_db(self) -> bool:
@@ -250,6 +255,11 @@ CHECKS: Mapping[str, Callable[[Any], Any]] = {
     "trusted_proxies": _str_list("a list of IP addresses", _host),
     "metrics": _choice("off", "loopback", "token"),
     "metrics_token": _text,
+    "files_max_bytes": _int_range(1, 1 << 40),
+    "files_quota_bytes": _int_range(0, 1 << 50),
+    "files_pending_max": _int_range(1, 1000),
+    "files_reserve_bytes": _int_range(0, 1 << 50),
+    "files_unattached_secs": _int_range(60, 365 * 86400),
 }
 assert set(CHECKS) == {f.name for f in fields(Config)}, "every key needs a check"
 

@@ -24,6 +24,9 @@ class LiveConnection(Protocol):
     @property
     def user_id(self) -> int: ...
 
+    @property
+    def is_admin(self) -> bool: ...
+
     def end(self, code: int, reason: str, push_session_expired: bool) -> None:
         """Schedule: optionally push ``session.expired``, then close with ``code``."""
         ...
@@ -72,6 +75,11 @@ class ConnectionRegistry:
         for conn in self._by_user.get(user_id, ()):
             if conn is not skip:
                 conn.push_bytes(frame)
+
+    def push_to_admins(self, frame: bytes) -> None:
+        """Queue ``frame`` on every connection of an admin account."""
+        for conn in [c for bucket in self._by_user.values() for c in bucket if c.is_admin]:
+            conn.push_bytes(frame)
 
     def session_ids(self) -> list[int]:
         """Every session with at least one live connection."""

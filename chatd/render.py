@@ -11,16 +11,31 @@ from typing import Literal
 
 from chatd.presence import State as Presence
 from chatd.store.channels import ChannelRow, MemberRow, PublicChannelRow
+from chatd.store.files import FileRow
 from chatd.store.messages import MessageRow
-from chatd.wire import ChannelInfo, MemberInfo, Msg, PublicChannelInfo, UserInfo
+from chatd.wire import ChannelInfo, FileInfo, MemberInfo, Msg, PublicChannelInfo, UserInfo
+
+_KINDS: dict[str, Literal["image", "video", "audio", "file"]] = {
+    "image": "image", "video": "video", "audio": "audio", "file": "file",
+}
 
 
 def msg(row: MessageRow) -> Msg:
-    """The ``msg`` push of a stored message (history pages carry ``msg(row).info()``)."""
+    """The ``msg`` push of a stored message (history pages carry ``msg(row).info()``): live
+    pushes, resume replays, history and around all come through here, files included."""
     return Msg(
         row.channel_id, row.seq, row.id, row.ts_ms, row.user_id, row.username, row.display_name,
-        row.body, row.cid,
+        row.body, row.cid, [file(f) for f in row.files] if row.files else None,
     )
+
+
+def file(row: FileRow) -> FileInfo:
+    """A file a message carries (feature "files"); images with their displayed size."""
+    info: FileInfo = {"id": row.key, "name": row.name, "size": row.size, "type": row.mime,
+                      "kind": _KINDS.get(row.kind, "file")}
+    if row.kind == "image" and row.width is not None and row.height is not None:
+        info["w"], info["h"] = row.width, row.height
+    return info
 
 
 def channel(row: ChannelRow) -> ChannelInfo:

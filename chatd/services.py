@@ -2,8 +2,9 @@
 
 ``start_services`` starts every background task of ``state`` in ``nursery`` (their one owner)
 and returns once they are ready: the hub (channel actors), the presence pusher, the member-event
-pusher, the account-event handlers and the dead-session sweep, the session keeper, and last the
-LISTEN loop (so every handler is in place before the first notification arrives).
+pusher, the account-event handlers and the dead-session sweep, the session keeper, the file
+store's housekeeping (its folders exist once it is started), and last the LISTEN loop (so every
+handler is in place before the first notification arrives).
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import trio
 from chatd.auth import events as auth_events
 from chatd.auth.keeper import keep_sessions
 from chatd.events import RESYNC
+from chatd.files import housekeeping
 from chatd.state import DaemonState
 
 
@@ -40,4 +42,5 @@ async def start_services(nursery: trio.Nursery, state: DaemonState) -> None:
         auth_events.run, state.events, state.connections, state.db, state.clock, float(cfg.session_idle_secs)
     )
     await nursery.start(keep_sessions, state.sessions, state.connections, float(cfg.session_check_secs))
+    await nursery.start(housekeeping.run, state.files, state.clock)
     await nursery.start(state.events.run, state.db)

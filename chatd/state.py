@@ -2,8 +2,8 @@
 
 Everything a route, a WebSocket session or a handler uses is a field here — no service is looked
 up by a string key. Building it starts nothing: the long-lived tasks (``hub.run``,
-``presence_push.run``, ``membership.run``, ``events.run``…) are started by ``chatd.services`` in
-the service nursery, their one owner.
+``presence_push.run``, ``membership.run``, ``events.run``, the files' housekeeping…) are
+started by ``chatd.services`` in the service nursery, their one owner.
 """
 
 from __future__ import annotations
@@ -19,11 +19,13 @@ from chatd.clock import Clock
 from chatd.config import Config
 from chatd.connections import ConnectionRegistry
 from chatd.events import EventBus
+from chatd.files.service import Files, storage_push
 from chatd.hub import Hub
 from chatd.membership import Membership
 from chatd.presence import PresenceTracker
 from chatd.presence_push import PresencePusher
 from chatd.store import Database
+from chatd.wire import encode_server_frame
 
 
 @dataclass(eq=False)
@@ -41,6 +43,7 @@ class DaemonState:
     presence_push: PresencePusher
     membership: Membership
     events: EventBus
+    files: Files
     # Set when the server begins its graceful shutdown: sockets close with 1001, health says 503.
     draining: trio.Event = field(default_factory=trio.Event)
     # The public origins WebSocket upgrades and state-changing requests must come from; known
@@ -55,6 +58,9 @@ def build_state(config: Config, db: Database, clock: Clock | None = None) -> Dae
     hub = Hub(db)
     connections = ConnectionRegistry()
     presence = PresenceTracker()
+    files = Files(
+        config, db, on_space_change=lambda report: connections.push_to_admins(encode_server_frame(storage_push(report)))
+    )
     return DaemonState(
         config=config,
         db=db,
@@ -67,4 +73,5 @@ def build_state(config: Config, db: Database, clock: Clock | None = None) -> Dae
         presence_push=PresencePusher(hub, presence),
         membership=Membership(db, hub, connections),
         events=EventBus(),
+        files=files,
     )

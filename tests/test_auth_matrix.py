@@ -40,6 +40,8 @@ PUBLIC_ENDPOINTS = {
 }
 # HTML pages answer an anonymous visitor with a redirect to the log-in page instead of 401.
 PAGE_ENDPOINTS = {"app_page"}
+# Users' files answer anyone without a session exactly like a file that does not exist (404).
+HIDDEN_ENDPOINTS = {"download", "thumbnail"}
 STATE_CHANGING = {"POST", "PUT", "PATCH", "DELETE"}
 EVIL_ORIGIN = "https://evil.example"
 
@@ -92,6 +94,10 @@ def refused_anonymous(cell: Cell, resp: Response) -> str | None:
     to_login = resp.status == 302 and resp.headers.get("location", "").startswith("/login?next=")
     if cell.endpoint in PAGE_ENDPOINTS:
         return None if to_login else f"page answered {resp.status}, not a redirect to /login"
+    if cell.endpoint in HIDDEN_ENDPOINTS:
+        if resp.status != 404 or (cell.method != "HEAD" and resp.json != {"error": "not_found", "message": "Not found."}):
+            return f"answered {resp.status} {resp.body[:80]!r}, expected the 404 of a missing file"
+        return None
     if resp.status == 401:
         if cell.method != "HEAD" and resp.json.get("error") != "not_authenticated":
             return f"401 without error=not_authenticated: {resp.body[:100]!r}"

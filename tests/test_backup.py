@@ -17,11 +17,13 @@ from pathlib import Path
 
 import pytest
 import trio
+from PIL import Image
 
 from chatd.backup import create_backup
 from chatd.pgcluster import EmbeddedCluster
 from chatd.store import open_database
-from tests.helpers.client import Client, connect, general_id, register
+from tests.helpers.client import Account, Client, connect, general_id, register
+from tests.helpers.files import download, upload
 from tests.helpers.proc import ChatdProcess, run_cli
 from tests.helpers.server import Endpoint, RunningServer
 
@@ -37,13 +39,23 @@ def restore_root() -> Iterator[Path]:
     shutil.rmtree(path, ignore_errors=True)
 
 
-def _store_file(data_dir: Path, content: bytes) -> str:
-    """A file as a content-addressed store keeps it: files/<2 hex>/<sha256>."""
-    digest = hashlib.sha256(content).hexdigest()
-    path = data_dir / "files" / digest[:2] / digest
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_bytes(content)
-    return digest
+def _blob(digest: str) -> str:
+    """Where the file store keeps a content, below the data directory (chatd.files.blobstore)."""
+    return f"files/blobs/{digest[:2]}/{digest[2:4]}/{digest}"
+
+
+def _png() -> bytes:
+    out = io.BytesIO()
+    Image.new("RGB", (64, 48), "teal").save(out, "PNG")
+    return out.getvalue()
+
+
+async def _share_files(server: Endpoint, account: Account, client: Client, ch: int, contents: list[bytes]) -> set[str]:
+    """Upload ``contents`` and send them in one message; their SHA-256s."""
+    files = [await upload(server, account, data, f"f{i}.bin") for i, data in enumerate(contents)]
+    ack = await client.request("send", ch=ch, cid=os.urandom(16), body="files", files=[f["id"] for f in files])
+    assert ack["op"] == "ack", ack
+    return {hashlib.sha256(data).hexdigest() for data in contents}
 
 
 async def _send_until(client: Client, ch: int, stop: trio.Event, acked: list[tuple[int, str]]) -> None:
@@ -60,12 +72,14 @@ async def test_verified_restore_of_a_backup_taken_while_clients_send(
 ) -> None:
     with trio.fail_after(CEILING_SECS):
         data_dir = server.config.data_dir
-        stored = {_store_file(data_dir, os.urandom(n)) for n in (0, 1, 70_000, 1_500_000)}
-        (data_dir / "files" / "tmp").mkdir()
-        (data_dir / "files" / "tmp" / "upload-in-progress").write_bytes(b"partial")
         alice, bob = await register(server, "alice"), await register(server, "bob")
         async with connect(server, alice) as a, connect(server, bob) as b:
             ch = general_id(a)
+            contents = [os.urandom(1), os.urandom(70_000), os.urandom(1_500_000), _png()]
+            stored = await _share_files(server, alice, a, ch, contents)
+            assert any((data_dir / "files" / "thumbs").rglob("*")), "the PNG has a thumbnail"
+            (data_dir / "files" / "partial").mkdir(exist_ok=True)
+            (data_dir / "files" / "partial" / "upload-in-progress").write_bytes(b"partial")
             before = [(int((await a.send_message(ch, f"before {i}"))["seq"]), f"before {i}") for i in range(30)]
             during_a: list[tuple[int, str]] = []
             during_b: list[tuple[int, str]] = []
@@ -81,9 +95,9 @@ async def test_verified_restore_of_a_backup_taken_while_clients_send(
         assert len(during_a) + len(during_b) > 0
         snapshot_end = manifest["channels"][str(ch)]["last_seq"]
         assert before[-1][0] <= snapshot_end < ahead
-        assert {m for m in manifest["members"] if m.startswith("files/")} == {
-            f"files/{d[:2]}/{d}" for d in stored
-        }  # tmp/ (uploads being written) is left out
+        # The originals, and nothing of partial/ (uploads being written) or thumbs/ (remade).
+        assert {m for m in manifest["members"] if m.startswith("files/")} == {_blob(d) for d in stored}
+        assert manifest["counts"]["attachments"] == len(contents)
 
         target = restore_root / "restored"
         restored = await trio.to_thread.run_sync(
@@ -91,7 +105,7 @@ async def test_verified_restore_of_a_backup_taken_while_clients_send(
         assert restored.returncode == 0, restored.stdout + restored.stderr
         assert "verified" in restored.stdout
         for digest in stored:
-            path = target / "files" / digest[:2] / digest
+            path = target / _blob(digest)
             assert hashlib.sha256(path.read_bytes()).hexdigest() == digest
 
         chatd = ChatdProcess(target)
@@ -108,6 +122,11 @@ async def test_verified_restore_of_a_backup_taken_while_clients_send(
             async with connect(front, alice, resume=[[ch, ahead]]) as a2:
                 push = await a2.wait_push("resync", ch=ch)
                 assert push["seq"] == snapshot_end
+                page = await a2.ok("history", ch=ch, after=0, limit=1)  # the files came first
+                [shared] = [m for m in page["messages"] if m.get("files")]
+                for f, data in zip(shared["files"], contents, strict=True):  # served, byte for byte
+                    got = await download(front, alice, f["id"])
+                    assert got.status == 200 and got.body == data
         finally:
             assert await trio.to_thread.run_sync(chatd.terminate_and_wait) == 0
 
@@ -115,7 +134,9 @@ async def test_verified_restore_of_a_backup_taken_while_clients_send(
 async def test_restore_refuses_a_non_empty_target_and_a_tampered_archive(
     server: RunningServer, restore_root: Path
 ) -> None:
-    _store_file(server.config.data_dir, b"precious")
+    alice = await register(server, "alice")
+    async with connect(server, alice) as a:
+        await _share_files(server, alice, a, general_id(a), [b"precious"])
     result = await create_backup(server.db, server.config.data_dir, restore_root / "b.tar")
     busy = restore_root / "busy"
     busy.mkdir()
@@ -142,11 +163,14 @@ async def test_export_writes_a_channel_as_json_lines(server: RunningServer, db_d
     async with connect(server, alice) as a:
         ch = general_id(a)
         acks = [await a.send_message(ch, body) for body in ("one", "zwei ü", "three\nlines")]
+        [digest] = await _share_files(server, alice, a, ch, [b"%PDF-1.4 minutes of the meeting"])
     out = restore_root / "general.jsonl"
     done = await trio.to_thread.run_sync(lambda: run_cli(
         "export", "--channel", "#General", "--out", str(out), "--database-url", db_dsn))
     assert done.returncode == 0, done.stderr
     lines = [json.loads(line) for line in out.read_text(encoding="utf-8").splitlines()]
+    with_file = lines.pop()
+    assert with_file["attachments"] == [{"sha256": digest, "name": "f0.bin", "bytes": 31}]
     assert [(x["seq"], x["body"], x["user"], x["channel"]) for x in lines] == [
         (ack["seq"], body, "alice", "general") for ack, body in zip(acks, ("one", "zwei ü", "three\nlines"), strict=True)
     ]

@@ -13,6 +13,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from chatd.config import Config, ConfigError, load_config
 from chatd.store import Database
 from tests.helpers.client import connect, general_id, register
+from tests.helpers.files import upload
 from tests.helpers.proc import run_cli
 from tests.helpers.server import RunningServer, run_test_server
 
@@ -51,6 +52,7 @@ async def test_scrape_parses_and_moves_with_traffic(server: RunningServer) -> No
         assert after["chatd_connections"] == 2
     async with connect(server, bob, resume=[[ch, 2]]) as b2:
         await b2.wait_push("caughtup", ch=ch)
+    await upload(server, alice, b"x" * 1000, "one.bin")
     final = scrape((await server.get("/metrics")).body.decode())
 
     assert after["chatd_messages_sent_total"] - before["chatd_messages_sent_total"] == 5
@@ -62,7 +64,9 @@ async def test_scrape_parses_and_moves_with_traffic(server: RunningServer) -> No
     assert final["chatd_db_pool_max"] == server.config.db_pool_size
     assert 1 <= final["chatd_db_pool_connections"] <= final["chatd_db_pool_max"]
     assert final["chatd_disk_free_bytes"] > 0 and final["chatd_resident_memory_bytes"] > 10e6
-    for name in ("chatd_slow_consumer_closes_total", "chatd_resyncs_total", "chatd_uploads_total", "chatd_draining"):
+    assert final["chatd_uploads_total"] - before["chatd_uploads_total"] == 1
+    assert final["chatd_upload_bytes_total"] - before["chatd_upload_bytes_total"] == 1000
+    for name in ("chatd_slow_consumer_closes_total", "chatd_resyncs_total", "chatd_draining"):
         assert name in final
 
 

@@ -44,6 +44,7 @@ from chatd.wire import (
     Channels,
     ClientFrame,
     Error,
+    FileInfo,
     FrameTooLarge,
     Hello,
     History,
@@ -63,6 +64,7 @@ from chatd.wire import (
     Send,
     ServerFrame,
     SessionExpired,
+    StoragePush,
     Typing,
     TypingPush,
     decode_client_frame,
@@ -330,6 +332,7 @@ LIMIT = st.integers(min_value=1, max_value=100)
 TEXT_CHAR = st.characters(exclude_characters="\x00", exclude_categories=("Cs",))  # UTF-8 text: no surrogates
 TEXT = st.text(TEXT_CHAR)
 BODY = st.text(TEXT_CHAR, min_size=1, max_size=200).filter(lambda s: s.strip(wire.WHITE_SPACE) != "")
+FILE_ID = st.text("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_", min_size=1, max_size=64)
 CLIENT_FRAMES: st.SearchStrategy[ClientFrame] = st.one_of(
     st.builds(Hello, rid=UINT, v=st.just(1), token=st.none() | TEXT,
               resume=st.dictionaries(UINT, UINT, max_size=5).map(lambda d: tuple(d.items()))),
@@ -343,6 +346,8 @@ CLIENT_FRAMES: st.SearchStrategy[ClientFrame] = st.one_of(
     st.builds(ChannelInvite, rid=UINT, ch=UINT, user=TEXT),
     st.builds(Members, rid=UINT, ch=UINT),
     st.builds(Send, rid=UINT, ch=UINT, cid=st.binary(min_size=16, max_size=16), body=BODY),
+    st.builds(Send, rid=UINT, ch=UINT, cid=st.binary(min_size=16, max_size=16), body=BODY | st.just(""),
+              files=st.lists(FILE_ID, min_size=1, max_size=10, unique=True).map(tuple)),
     st.builds(History, rid=UINT, ch=UINT, before=st.none() | UINT, limit=LIMIT),
     st.builds(History, rid=UINT, ch=UINT, after=st.none() | UINT, limit=LIMIT),
     st.builds(Around, rid=UINT, ch=UINT, seq=UINT, limit=LIMIT),
@@ -358,10 +363,10 @@ def client_map(frame: ClientFrame) -> dict[str, object]:
     m: dict[str, object] = {"op": frame.op}
     for f in dataclasses.fields(frame):
         value = getattr(frame, f.name)
-        if value is None:
+        if value is None or (f.name == "files" and not value):
             continue
-        if f.name == "resume":
-            value = [list(pair) for pair in value]
+        if f.name in ("resume", "files"):
+            value = [list(pair) for pair in value] if f.name == "resume" else list(value)
         m[f.name] = value
     return m
 
@@ -387,6 +392,11 @@ MEMBER_INFO: st.SearchStrategy[MemberInfo] = st.fixed_dictionaries(
     {"id": UINT, "name": st.text(), "display": st.text(),
      "role": st.sampled_from(["owner", "member"])}
 )  # type: ignore[assignment]
+FILE_INFO: st.SearchStrategy[FileInfo] = st.fixed_dictionaries(
+    {"id": FILE_ID, "name": st.text(), "size": UINT, "type": st.text(),
+     "kind": st.sampled_from(["image", "video", "audio", "file"])},
+    optional={"w": UINT, "h": UINT},
+)  # type: ignore[assignment]
 SERVER_FRAMES: st.SearchStrategy[ServerFrame] = st.one_of(
     st.builds(Ok, rid=UINT, fields=st.dictionaries(
         st.text().filter(lambda k: k not in ("op", "rid")),
@@ -395,7 +405,8 @@ SERVER_FRAMES: st.SearchStrategy[ServerFrame] = st.one_of(
               message=st.text(), retry=st.none() | st.booleans(), existing=st.none() | UINT),
     st.builds(Ack, rid=UINT, ch=UINT, seq=UINT, id=UINT, ts=UINT),
     st.builds(Msg, ch=UINT, seq=UINT, id=UINT, ts=UINT, user=UINT, name=st.text(),
-              display=st.text(), body=st.text(), cid=st.binary(min_size=16, max_size=16)),
+              display=st.text(), body=st.text(), cid=st.binary(min_size=16, max_size=16),
+              files=st.none() | st.lists(FILE_INFO, min_size=1, max_size=3)),
     st.builds(CaughtUp, ch=UINT, seq=UINT),
     st.builds(Resync, ch=UINT, seq=UINT),
     st.builds(ChannelAdded, channel=CHANNEL_INFO),
@@ -405,6 +416,7 @@ SERVER_FRAMES: st.SearchStrategy[ServerFrame] = st.one_of(
     st.builds(ReadMarker, ch=UINT, seq=UINT),
     st.builds(TypingPush, ch=UINT, user=UINT, display=st.text()),
     st.builds(PresencePush, user=UINT, state=st.sampled_from(["online", "away", "offline"])),
+    st.builds(StoragePush, state=st.sampled_from(["low", "ok"]), free_bytes=UINT, reserve_bytes=UINT),
     st.builds(SessionExpired, reason=st.text()),
 )
 
@@ -744,7 +756,7 @@ def test_public_api() -> None:
     }
     assert set(SERVER_FRAME_TYPES) == {
         "ok", "error", "ack", "msg", "caughtup", "resync", "channel.added", "channel.removed",
-        "member.joined", "member.left", "read", "typing", "presence",
+        "member.joined", "member.left", "read", "typing", "presence", "storage",
         "session.expired",
     }
 

@@ -147,9 +147,9 @@ async def _write_jsonl(db: Database, channel_id: int, name: str, out: TextIO) ->
             record: dict[str, Any] = {
                 "channel": name, "seq": row.seq, "id": row.id, "ts": row.ts_ms, "user": row.username,
                 "body": row.body,
-                # References to the message's stored files ({"sha256", "name", "bytes"}): filled
-                # in by the file store when it lands; an empty list until then.
-                "attachments": [],
+                # References to the message's stored files ({"sha256", "name", "bytes"}); the
+                # files themselves are in a backup's files/blobs/, named by their SHA-256.
+                "attachments": row.attachments,
             }
             out.write(json.dumps(record, ensure_ascii=False) + "\n")
         after, n = page[-1].seq, n + len(page)

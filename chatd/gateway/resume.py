@@ -56,7 +56,8 @@ async def hello(
         "channels": [render.channel(r) for r in rows],
         "heartbeat_ms": int(cfg.ws_ping_secs * 1000),
         "server_time": state.clock.now_ms(),
-        "limits": {"body_bytes": cfg.max_body_bytes, "frame_bytes": cfg.max_frame_bytes},
+        "limits": {"body_bytes": cfg.max_body_bytes, "frame_bytes": cfg.max_frame_bytes,
+                   "file_bytes": cfg.files_max_bytes},
         "features": list(FEATURES),
     }))
     resume = dict(frame.resume)

@@ -127,6 +127,10 @@ class Session:
     def user_id(self) -> int:
         return self._principal.user_id if self._principal else 0
 
+    @property
+    def is_admin(self) -> bool:
+        return self._principal.is_admin if self._principal else False
+
     def refresh(self, principal: Principal) -> None:
         self._principal = principal
 
@@ -321,6 +325,9 @@ class Session:
             push=self.push, push_waiting=self.out.queue_waiting,
         )
         self.ready = True
+        notice = self.state.files.storage_notice()
+        if p.is_admin and notice is not None:  # admins learn at once that uploads are refused
+            self.push(notice)
         if self.state.presence.connected(p.user_id, id(self)):
             self.state.presence_push.changed(p.user_id, self.subs.ids())
 

@@ -9,6 +9,7 @@ import time
 
 from chatd import metrics, render
 from chatd.handlers.base import Grant, Peer, Refuse
+from chatd.handlers.files import files_of_send
 from chatd.hub import Busy, SendRequest
 from chatd.store import StoreError
 from chatd.store import channels as channel_store
@@ -20,6 +21,8 @@ from chatd.wire.errors import NOT_FOUND, UNAVAILABLE
 async def send(peer: Peer, frame: Send, _: Grant | None) -> None:
     """Queue the message on its channel's actor; the ack follows the commit (pipelined: the
     reader goes on with the next frame at once, and a connection's sends keep their order)."""
+    # Checked before a send slot is taken: a refusal must not hold one.
+    files = await files_of_send(peer, frame)
     # Backpressure, not refusal: with SEND_INFLIGHT_MAX sends awaiting their commit, the reader
     # stops here until one is acked (TCP then slows the client down).
     await peer.send_slots.acquire()
@@ -32,7 +35,7 @@ async def send(peer: Peer, frame: Send, _: Grant | None) -> None:
         metrics.ACK_SECONDS.observe(time.perf_counter() - started)
         peer.push(_send_reply(rid, req.result))
 
-    req = SendRequest(p.user_id, p.username, p.display_name, frame.cid, frame.body, acked)
+    req = SendRequest(p.user_id, p.username, p.display_name, frame.cid, frame.body, acked, files=files)
     try:
         peer.state.hub.actor(frame.ch).submit(req)  # queued now, in this connection's order
     except Busy:

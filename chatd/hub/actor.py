@@ -22,6 +22,7 @@ import trio
 from chatd import metrics, render
 from chatd.store import Database, StoreError, Unavailable, UniqueViolation
 from chatd.store.channels import get_last_seq
+from chatd.store.files import FileRow, attach_files
 from chatd.store.messages import MessageRow, Posted, messages_after, post_messages
 from chatd.wire import encode_server_frame
 
@@ -61,6 +62,9 @@ class SendRequest:
     body: str
     on_done: Callable[[SendRequest], None]
     result: Posted | StoreError | None = None
+    # The finished uploads the message carries (checked by the handler); attached in the
+    # batch's transaction. After the commit: those another message did not take meanwhile.
+    files: tuple[FileRow, ...] = ()
 
     def finish(self, result: Posted | StoreError) -> None:
         """Record the outcome and tell the requester."""
@@ -161,10 +165,13 @@ class ChannelActor:
         error: StoreError | None = None
         for _attempt in range(POST_RETRIES):
             try:
-                results = await post_messages(
-                    db, channel_id=self.ch, users=[s.user_id for s in sends], cids=[s.cid for s in sends],
-                    bodies=[s.body for s in sends],
-                )
+                if any(s.files for s in sends):
+                    results = await self._post_with_files(db, sends)
+                else:  # the hot path: one statement
+                    results = await post_messages(
+                        db, channel_id=self.ch, users=[s.user_id for s in sends], cids=[s.cid for s in sends],
+                        bodies=[s.body for s in sends],
+                    )
                 break
             except UniqueViolation as exc:
                 error = exc  # a concurrent writer stored one of these cids first: try again
@@ -193,10 +200,30 @@ class ChannelActor:
                     log.warning("event=hub.gap_fill_failed ch=%d error=%r", self.ch, str(exc))
             for r, s in fresh:
                 assert r.seq is not None and r.id is not None
-                row = MessageRow(self.ch, r.seq, r.id, r.ts_ms, s.user_id, s.username, s.display, s.body, s.cid)
+                row = MessageRow(
+                    self.ch, r.seq, r.id, r.ts_ms, s.user_id, s.username, s.display, s.body, s.cid, s.files
+                )
                 self._fan_out(r.seq, encode_server_frame(render.msg(row)))
         for r, s in zip(results, sends, strict=True):
             s.finish(r)
+
+    async def _post_with_files(self, db: Database, sends: list[SendRequest]) -> list[Posted]:
+        """Post the batch and attach the new messages' files, in one transaction."""
+        async with db.transaction("messages.post_with_files") as tx:
+            results = await post_messages(
+                tx, channel_id=self.ch, users=[s.user_id for s in sends], cids=[s.cid for s in sends],
+                bodies=[s.body for s in sends],
+            )
+            links = [(r.id, s.user_id, f.key, i) for r, s in zip(results, sends, strict=True)
+                     if not r.existed and r.id is not None for i, f in enumerate(s.files)]
+            attached = await attach_files(
+                tx, message_ids=[x[0] for x in links], user_ids=[x[1] for x in links], keys=[x[2] for x in links],
+                positions=[x[3] for x in links],
+            ) if links else set()
+        for r, s in zip(results, sends, strict=True):
+            if not r.existed:
+                s.files = tuple(f for f in s.files if f.key in attached)
+        return results
 
     async def _fill_gap(self, db: Database, upto: int | None) -> None:
         """Broadcast committed messages after ``fanned_seq`` (up to ``upto``) from the database."""

@@ -3,12 +3,15 @@ and ``chatd export``. Named queries like every store; no query here is on the ho
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 
 from chatd.store.db import Conn
 
 # The tables whose row counts a backup records and a restore must reproduce.
-COUNTED_TABLES = ("users", "sessions", "invites", "channels", "channel_members", "messages")
+COUNTED_TABLES = (
+    "users", "sessions", "invites", "channels", "channel_members", "messages", "file_blobs", "attachments",
+)
 
 
 @dataclass(frozen=True)
@@ -29,6 +32,8 @@ class ExportRow:
     ts_ms: int
     username: str
     body: str
+    # The message's files: {"sha256": hex, "name": …, "bytes": …}, in their order in the message.
+    attachments: list[dict[str, object]]
 
 
 async def schema_version(db: Conn) -> int:
@@ -71,10 +76,17 @@ async def export_page(db: Conn, *, channel_id: int, after_seq: int, limit: int) 
     """Up to ``limit`` messages of a channel after ``after_seq``, oldest first, with sender names."""
     rows = await db.fetch(
         "inventory.export_page",
-        """SELECT m.seq, m.id, (extract(epoch FROM m.created_at) * 1000)::bigint AS ts_ms, u.username, m.body
+        """SELECT m.seq, m.id, (extract(epoch FROM m.created_at) * 1000)::bigint AS ts_ms, u.username, m.body,
+                  CASE WHEN m.has_files THEN (
+                      SELECT json_agg(json_build_object('sha256', encode(a.sha256, 'hex'), 'name', a.name,
+                                                        'bytes', a.size) ORDER BY a.position)::text
+                      FROM attachments a WHERE a.message_id = m.id) END AS files
            FROM messages m JOIN users u ON u.id = m.user_id
            WHERE m.channel_id = $1 AND m.seq > $2
            ORDER BY m.seq LIMIT $3""",
         channel_id, after_seq, limit,
     )
-    return [ExportRow(r["seq"], r["id"], r["ts_ms"], r["username"], r["body"]) for r in rows]
+    return [
+        ExportRow(r["seq"], r["id"], r["ts_ms"], r["username"], r["body"], json.loads(r["files"] or "[]"))
+        for r in rows
+    ]

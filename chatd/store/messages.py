@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from chatd.store.db import Conn, Record
+from chatd.store.files import FILES_OF_MESSAGE_SQL, FileRow, files_from_json
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,7 +30,7 @@ class Posted:
 
 @dataclass(frozen=True, slots=True)
 class MessageRow:
-    """One stored message with its author's names (as they are now)."""
+    """One stored message with its author's names (as they are now) and its files."""
 
     channel_id: int
     seq: int
@@ -40,6 +41,7 @@ class MessageRow:
     display_name: str
     body: str
     cid: bytes
+    files: tuple[FileRow, ...] = ()
 
 
 def to_ms(ts: datetime) -> int:
@@ -66,8 +68,9 @@ async def post_messages(
     ]
 
 
-_SELECT = """
-SELECT m.channel_id, m.seq, m.id, m.created_at, m.user_id, u.username, u.display_name, m.body, m.cid
+_SELECT = f"""
+SELECT m.channel_id, m.seq, m.id, m.created_at, m.user_id, u.username, u.display_name, m.body, m.cid,
+       {FILES_OF_MESSAGE_SQL}
 FROM messages m JOIN users u ON u.id = m.user_id
 """
 
@@ -75,7 +78,7 @@ FROM messages m JOIN users u ON u.id = m.user_id
 def _row(r: Record) -> MessageRow:
     return MessageRow(
         r["channel_id"], r["seq"], r["id"], to_ms(r["created_at"]), r["user_id"], r["username"],
-        r["display_name"], r["body"], bytes(r["cid"]),
+        r["display_name"], r["body"], bytes(r["cid"]), files_from_json(r["files"]),
     )
 
 

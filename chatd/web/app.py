@@ -16,12 +16,13 @@ from quart_trio import QuartTrio
 from chatd import __version__
 from chatd.gateway import route as ws_route
 from chatd.state import DaemonState
-from chatd.web import auth_routes, static
+from chatd.web import auth_routes, downloads, static, uploads
 from chatd.web import metrics as metrics_route
+from chatd.web.body import BoundedConnection, BoundedRequest
 
 log = logging.getLogger("chatd.http.access")  # chatd.log.ACCESS_LOGGER: opt-in at a terminal
 
-MAX_REQUEST_BYTES = 64 * 1024  # JSON APIs; uploads (their own route) get their own limit
+MAX_REQUEST_BYTES = 64 * 1024  # JSON APIs; uploads (their own routes) set their own limit
 HSTS_SECS = 180 * 86400  # half a year: long enough to matter, short enough to undo a mistake
 
 
@@ -33,6 +34,7 @@ def content_security_policy() -> str:
             "script-src 'self'",
             "style-src 'self'",
             "img-src 'self' data: blob:",
+            "media-src 'self'",  # users' video and audio (/files/…)
             "font-src 'self'",
             "connect-src 'self'",
             "manifest-src 'self'",
@@ -44,9 +46,17 @@ def content_security_policy() -> str:
     )
 
 
+class ChatdApp(QuartTrio):
+    """Quart-Trio whose request bodies never hold more than ``chatd.web.body.BUFFER_BYTES``
+    unread (an upload streams to disk at the pace the disk takes it)."""
+
+    asgi_http_class = BoundedConnection
+    request_class = BoundedRequest
+
+
 def create_app(state: DaemonState) -> QuartTrio:
     """Build the Quart-Trio app for ``state``; registers every route blueprint."""
-    app = QuartTrio("chatd", static_folder=None)
+    app = ChatdApp("chatd", static_folder=None)
     app.config["MAX_CONTENT_LENGTH"] = MAX_REQUEST_BYTES
     app.config["chatd"] = state
     csp = content_security_policy()
@@ -93,17 +103,24 @@ def create_app(state: DaemonState) -> QuartTrio:
 
     @app.get("/healthz")
     async def healthz() -> tuple[Response, int]:
-        """200 when the database answers, 503 otherwise; JSON either way. Public."""
+        """200 when the database answers, 503 otherwise; JSON either way. Public.
+
+        ``files`` is ``"low_space"`` while uploads may be refused for lack of disk space (text
+        messages still work, so the status stays 200)."""
         ok = await state.db.ping()
         body = {
             "status": "ok" if ok and not state.draining.is_set() else "unavailable",
             "database": "ok" if ok else "unreachable",
+            "files": "low_space" if state.files.space.low else "ok",
             "draining": state.draining.is_set(),
             "version": __version__,
             "uptime_secs": int(time.time() - state.started_at),
         }
         return jsonify(body), 200 if ok and not state.draining.is_set() else 503
 
-    for register in (static.register, auth_routes.register, ws_route.register, metrics_route.register):
+    for register in (
+        static.register, auth_routes.register, ws_route.register, uploads.register, downloads.register,
+        metrics_route.register,
+    ):
         register(app, state)
     return app

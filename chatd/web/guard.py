@@ -6,7 +6,9 @@ Every route has an *access level*, declared with a decorator on its view:
 - ``@require_page_user``: an HTML page for logged-in users; others get ``302`` to
   ``/login?next=<the page>``;
 - ``@require_user``: a JSON API for logged-in users; others get ``401``
-  ``{"error": "not_authenticated"}``.
+  ``{"error": "not_authenticated"}``;
+- ``@require_user_or_not_found``: a resource for logged-in users whose existence must not leak
+  (a user's files): others get exactly the ``404`` of a missing one (``not_found_response``).
 
 A route with no declaration is treated as ``@require_user`` (deny by default), except the
 foundation's few public routes listed in ``PUBLIC_ENDPOINTS`` (health check, static assets). The
@@ -55,6 +57,7 @@ R = TypeVar("R")
 PUBLIC = "public"
 PAGE = "page"
 API = "api"
+HIDDEN = "hidden"
 ACCESS_ATTR = "chatd_access"
 # Foundation routes registered without a decorator that are public by design.
 PUBLIC_ENDPOINTS = frozenset({"healthz", "asset_js", "asset_css", "asset_img"})
@@ -69,30 +72,32 @@ def public(view: Callable[P, Awaitable[R]]) -> Callable[P, Awaitable[R]]:
     return view
 
 
-def require_user(view: Callable[P, Awaitable[R]]) -> Callable[P, Awaitable[Any]]:
-    """Declare a JSON API for logged-in users; ``current_principal()`` is set inside."""
+def _for_users(level: str, view: Callable[P, Awaitable[R]], refuse: Callable[[], Any]) -> Callable[P, Awaitable[Any]]:
+    """``view`` declared at access ``level``; without a principal it answers ``refuse()``."""
 
     @functools.wraps(view)
     async def wrapper(*args: P.args, **kwargs: P.kwargs) -> Any:
         if g.get("principal") is None:  # the hook did not run or let it through: fail closed
-            return not_authenticated_response()
+            return refuse()
         return await view(*args, **kwargs)
 
-    setattr(wrapper, ACCESS_ATTR, API)
+    setattr(wrapper, ACCESS_ATTR, level)
     return wrapper
+
+
+def require_user(view: Callable[P, Awaitable[R]]) -> Callable[P, Awaitable[Any]]:
+    """Declare a JSON API for logged-in users; ``current_principal()`` is set inside."""
+    return _for_users(API, view, not_authenticated_response)
 
 
 def require_page_user(view: Callable[P, Awaitable[R]]) -> Callable[P, Awaitable[Any]]:
     """Declare an HTML page for logged-in users; others are sent to the log-in page."""
+    return _for_users(PAGE, view, login_redirect)
 
-    @functools.wraps(view)
-    async def wrapper(*args: P.args, **kwargs: P.kwargs) -> Any:
-        if g.get("principal") is None:
-            return login_redirect()
-        return await view(*args, **kwargs)
 
-    setattr(wrapper, ACCESS_ATTR, PAGE)
-    return wrapper
+def require_user_or_not_found(view: Callable[P, Awaitable[R]]) -> Callable[P, Awaitable[Any]]:
+    """Declare a resource for logged-in users that answers others as if it did not exist."""
+    return _for_users(HIDDEN, view, not_found_response)
 
 
 def access_of(view: object, endpoint: str | None) -> str:
@@ -182,6 +187,11 @@ def error_response(status: int, code: str, message: str, **extra: Any) -> tuple[
     return jsonify(error=code, message=message, **extra), status
 
 
+def not_found_response() -> tuple[Response, int]:
+    """The one answer for a resource that does not exist *or* that this request may not see."""
+    return error_response(404, "not_found", "Not found.")
+
+
 def not_authenticated_response() -> Response:
     body, status = error_response(401, "not_authenticated", "Log in to continue.")
     body.status_code = status
@@ -226,4 +236,6 @@ def install(app: QuartTrio, state: DaemonState) -> None:
             return None
         if access == PAGE:
             return login_redirect()
+        if access == HIDDEN:
+            return not_found_response()
         return not_authenticated_response()

@@ -96,13 +96,15 @@ class Members:
 
 @dataclass(frozen=True, slots=True)
 class Send:
-    """send: post ``body`` to ``ch``; ``cid`` (16 bytes) makes retries idempotent."""
+    """send: post ``body`` to ``ch``; ``cid`` (16 bytes) makes retries idempotent; ``files``
+    (feature "files") are the ids of finished uploads the message carries."""
 
     op: ClassVar[str] = "send"
     rid: int
     ch: int
     cid: bytes
     body: str
+    files: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

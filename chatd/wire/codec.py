@@ -53,7 +53,7 @@ from chatd.wire.server_frames import ServerFrame
 PROTOCOL_VERSION: Final = 1
 #: The optional capabilities this server has beyond the v1 core, announced in the hello reply
 #: (PROTOCOL.md §13): each names the ops and request fields a client may use with this server.
-FEATURES: Final[tuple[str, ...]] = ()
+FEATURES: Final[tuple[str, ...]] = ("files",)
 #: Largest client frame, in bytes. Larger frames are refused unread (close 1009).
 MAX_FRAME_BYTES: Final = 64 * 1024
 #: Default largest message body, in UTF-8 bytes (the server may configure another value and
@@ -68,6 +68,10 @@ MAX_SERVER_FRAME_BYTES: Final = 4 * 1024 * 1024
 MAX_SAFE_INT: Final = 2**53 - 1
 #: Length of a send's client id (random bytes chosen by the client).
 CID_BYTES: Final = 16
+#: Most files one message may carry (feature "files"), and the longest file id.
+MAX_FILES_PER_MESSAGE: Final = 10
+MAX_FILE_ID_CHARS: Final = 64
+_FILE_ID_CHARS: Final = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_")
 #: The characters of the Unicode White_Space property: a body of only these is empty. Spelled
 #: out (rather than str.isspace, which also counts U+001C..U+001F) so every client can match it.
 WHITE_SPACE: Final = (
@@ -250,7 +254,24 @@ def _parse_channel_invite(m: dict[str, CBORValue], rid: int, _max_body: int) -> 
     return ChannelInvite(rid=rid, ch=_uint(m, "ch", op, rid), user=_text(m, "user", op, rid))
 
 
-_SEND_KEYS = _allowed("ch", "cid", "body")
+_SEND_KEYS = _allowed("ch", "cid", "body", "files")
+
+
+def _file_ids(m: dict[str, CBORValue], rid: int) -> tuple[str, ...]:
+    """send.files: 1 to MAX_FILES_PER_MESSAGE distinct file ids (URL-safe base64 characters)."""
+    value = m["files"]
+    if type(value) is not list or not 1 <= len(value) <= MAX_FILES_PER_MESSAGE:
+        got = f"{len(value)} items" if type(value) is list else _describe(value)
+        raise _bad(f"send.files must be an array of 1 to {MAX_FILES_PER_MESSAGE} file ids, not {got}", rid)
+    ids: list[str] = []
+    for item in value:
+        if (type(item) is not str or not 1 <= len(item) <= MAX_FILE_ID_CHARS
+                or not _FILE_ID_CHARS.issuperset(item)):
+            raise _bad("send.files items must be file ids (1 to 64 of A-Z a-z 0-9 - _)", rid)
+        if item in ids:
+            raise _bad(f"send.files lists {item!r} twice", rid)
+        ids.append(item)
+    return tuple(ids)
 
 
 def _parse_send(m: dict[str, CBORValue], rid: int, max_body: int) -> Send:
@@ -266,9 +287,10 @@ def _parse_send(m: dict[str, CBORValue], rid: int, max_body: int) -> Send:
         len(body) * 4 > max_body and len(body.encode("utf-8")) > max_body
     ):
         raise ProtocolError(TOO_LARGE, f"message body is longer than {max_body} UTF-8 bytes", rid)
-    if not body.strip(WHITE_SPACE):
+    files = _file_ids(m, rid) if "files" in m else ()
+    if not files and not body.strip(WHITE_SPACE):  # a message of files alone may have no text
         raise ProtocolError(EMPTY_BODY, "message body is empty", rid)
-    return Send(rid=rid, ch=ch, cid=cid, body=body)
+    return Send(rid=rid, ch=ch, cid=cid, body=body, files=files)
 
 
 _HISTORY_KEYS = _allowed("ch", "before", "after", "limit")

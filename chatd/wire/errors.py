@@ -26,6 +26,7 @@ FORBIDDEN: Final = "forbidden"
 ALREADY_MEMBER: Final = "already_member"
 UNAVAILABLE: Final = "unavailable"
 RATE_LIMITED: Final = "rate_limited"
+FILE_NOT_FOUND: Final = "file_not_found"
 
 #: Every error code of protocol v1.
 ERROR_CODES: Final = frozenset(
@@ -47,6 +48,7 @@ ERROR_CODES: Final = frozenset(
         ALREADY_MEMBER,
         UNAVAILABLE,
         RATE_LIMITED,
+        FILE_NOT_FOUND,
     }
 )
 

@@ -15,7 +15,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Final, Literal, TypeAlias, cast
 
-from chatd.wire.shapes import ChannelInfo, MemberInfo, MessageInfo
+from chatd.wire.shapes import ChannelInfo, FileInfo, MemberInfo, MessageInfo
 
 #: Field metadata key: the field is a map whose keys are merged into the frame's map.
 FLATTEN: Final = "chatd.wire.flatten"
@@ -91,6 +91,7 @@ class Msg(_ServerFrame):
     display: str
     body: str
     cid: bytes
+    files: list[FileInfo] | None = None
 
     def info(self) -> MessageInfo:
         """The message as it appears in history/around replies (no op)."""
@@ -180,6 +181,17 @@ class PresencePush(_ServerFrame):
 
 
 @dataclass(frozen=True, slots=True)
+class StoragePush(_ServerFrame):
+    """storage push (feature "files", admins only): the file store's space became low (uploads
+    may be refused) or is fine again."""
+
+    op: ClassVar[str] = "storage"
+    state: Literal["low", "ok"]
+    free_bytes: int
+    reserve_bytes: int
+
+
+@dataclass(frozen=True, slots=True)
 class SessionExpired(_ServerFrame):
     """session.expired push: the session ended; the server closes with 4001 right after."""
 
@@ -190,7 +202,7 @@ class SessionExpired(_ServerFrame):
 #: Any server frame (what encode_server_frame takes).
 ServerFrame: TypeAlias = (
     Ok | Error | Ack | Msg | CaughtUp | Resync | ChannelAdded | ChannelRemoved | MemberJoined
-    | MemberLeft | ReadMarker | TypingPush | PresencePush | SessionExpired
+    | MemberLeft | ReadMarker | TypingPush | PresencePush | StoragePush | SessionExpired
 )
 
 
@@ -226,7 +238,7 @@ def _compile_to_map(cls: type[ServerFrame]) -> _MapFn:
 SERVER_FRAME_TYPES: Final[Mapping[str, type[ServerFrame]]] = {
     cls.op: cls
     for cls in (Ok, Error, Ack, Msg, CaughtUp, Resync, ChannelAdded, ChannelRemoved,
-                MemberJoined, MemberLeft, ReadMarker, TypingPush, PresencePush, SessionExpired)
+                MemberJoined, MemberLeft, ReadMarker, TypingPush, PresencePush, StoragePush, SessionExpired)
 }
 for _cls in SERVER_FRAME_TYPES.values():
     _cls.to_map = _compile_to_map(_cls)

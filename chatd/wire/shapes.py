@@ -49,6 +49,20 @@ class MemberInfo(TypedDict):
     presence: NotRequired[Literal["online", "away", "offline"]]
 
 
+class FileInfo(TypedDict):
+    """A file a message carries (feature "files"): ``id`` names it in ``/files/<id>``; ``type``
+    is what its bytes are (sniffed); ``kind`` "image" has a thumbnail and ``w``×``h``, its
+    displayed size; "video"/"audio" play in browsers; "file" downloads."""
+
+    id: str
+    name: str
+    size: int
+    type: str
+    kind: Literal["image", "video", "audio", "file"]
+    w: NotRequired[int]
+    h: NotRequired[int]
+
+
 class MessageInfo(TypedDict):
     """A message inside history/around replies: the msg push without its op."""
 
@@ -61,6 +75,7 @@ class MessageInfo(TypedDict):
     display: str
     body: str
     cid: bytes
+    files: NotRequired[list[FileInfo]]
 
 
 class Limits(TypedDict):
@@ -68,3 +83,4 @@ class Limits(TypedDict):
 
     body_bytes: int
     frame_bytes: int
+    file_bytes: NotRequired[int]

@@ -36,6 +36,9 @@ import { ComposerController } from './controllers/composer.js';
 import { Sync } from './controllers/sync.js';
 import { wireKeyboard } from './controllers/keyboard.js';
 import { loadMetrics } from './lib/metrics.js';
+import { blobStore } from './lib/blob-store.js';
+import { tusTransport } from './net/uploads.js';
+import { StorageNotice } from './views/storage-notice.js';
 
 const storage = browserStorage();
 
@@ -48,7 +51,8 @@ applyTheme(document.documentElement, loadTheme(storage));
 
 // --- model and connection -------------------------------------------------------------------
 
-const session = new Session(storage);
+// Files: uploaded resumably over HTTPS; their bytes wait in IndexedDB (per user) until done.
+const session = new Session(storage, { transport: tusTransport, openBlobs: (userId) => blobStore(`chatd-files-u${userId}`) });
 const channels = new Channels();
 const typing = new TypingState();
 const presence = new Presence();
@@ -72,6 +76,9 @@ const messages = new MessageView(els.messages, {
   retry: (cid) => session.outbox?.retry(cid),
   discard: (cid) => session.outbox?.discard(cid),
   jumped: () => composerView.focus(),
+  viewImage: (fileId) => chat.viewImage(fileId),
+  cancelFile: (cid, local) => session.uploader?.cancel(cid, local),
+  progress: (cid, local) => session.uploader?.progress(cid, local) ?? 0,
 });
 const sidebar = new Sidebar(els.sidebar, {
   open: (ch) => chat.open(ch, { focus: true }),
@@ -96,7 +103,13 @@ const header = new ChannelHeader(els.header, {
   members: () => active() !== null && members.open(active()),
   invite: () => active() !== null && members.open(active(), { invite: true }),
 });
-const composerView = new Composer(els.composer, { submit: () => composer.send(), edited: () => composer.edited() });
+const composerView = new Composer(els.composer, {
+  submit: () => composer.send(),
+  edited: () => composer.edited(),
+  attach: (files) => composer.attach(files),
+  unstage: (local) => composer.unstage(local),
+});
+const storageNotice = new StorageNotice(els.storage);
 const status = new ConnectionStatus(els.status, {
   state: () => ({ status: conn.status, retryInSecs: conn.retryInSecs(), lastClose: conn.lastClose }),
   retryNow: () => conn.reconnectNow(),
@@ -114,7 +127,7 @@ const account = new Account(els.account, {
   },
 });
 const drawer = new Drawer(els.drawer);
-const { switcher, browser, creator, members, login, all: dialogs } = buildDialogs(els, {
+const { switcher, browser, creator, members, login, viewer, all: dialogs } = buildDialogs(els, {
   request,
   session,
   channels,
@@ -155,7 +168,16 @@ const chat = new ChatController({
   typing,
   history,
   composer,
-  views: { messages, sidebar, header, composer: composerView, typingLine: new TypingLine(els.typing), drawer, announcer: new Announcer(els.announcer) },
+  views: {
+    messages,
+    sidebar,
+    header,
+    composer: composerView,
+    typingLine: new TypingLine(els.typing),
+    drawer,
+    announcer: new Announcer(els.announcer),
+    viewer,
+  },
   isLoginOpen: () => login.isOpen,
 });
 new Sync({
@@ -167,7 +189,11 @@ new Sync({
   idle,
   history,
   chat,
-  callbacks: { firstHello: (me) => account.render(me), expired: (name, why) => login.open(name, why) },
+  callbacks: {
+    firstHello: (me) => account.render(me),
+    expired: (name, why) => login.open(name, why),
+    storage: (push) => storageNotice.render(push),
+  },
 });
 wireKeyboard({ dialogs, switcher, login, drawer, composer: composerView, chat });
 
@@ -179,7 +205,10 @@ for (const type of ['keydown', 'pointerdown', 'pointermove', 'wheel', 'focus']) 
   addEventListener(type, () => idle.activity(), { passive: true, capture: true });
 }
 // Back online, or the tab is visible again after a long sleep: do not wait for the backoff.
-addEventListener('online', () => conn.reconnectNow());
+addEventListener('online', () => {
+  conn.reconnectNow();
+  session.uploader?.retryNow();
+});
 document.addEventListener('visibilitychange', () => {
   if (document.visibilityState === 'visible') {
     if (conn.status === 'offline') conn.reconnectNow();
@@ -204,7 +233,10 @@ window.__chatd = {
   debugGoOffline: () => conn.debugGoOffline(),
   debugGoOnline: () => conn.debugGoOnline(),
   debugCutAfterNextSend: () => conn.debugCutAfterNextSend(),
-  outbox: () => (session.outbox ? session.outbox.unsent().map((e) => ({ cid: e.cid, ch: e.ch, body: e.body, status: e.status })) : []),
+  outbox: () =>
+    session.outbox
+      ? session.outbox.unsent().map((e) => ({ cid: e.cid, ch: e.ch, body: e.body, status: e.status, files: e.files.map((f) => ({ name: f.name, id: f.id, error: f.error })) }))
+      : [],
 };
 
 conn.start();

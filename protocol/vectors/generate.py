@@ -23,6 +23,9 @@ HERE = Path(__file__).resolve().parent
 CID = bytes(range(0x10, 0x20))  # a fixed "random" client id, easy to spot in hex dumps
 MAX_FRAME_BYTES = 65536
 MAX_BODY_BYTES = 16384
+MAX_FILE_BYTES = 104857600
+FILE_ID = "m3Y1b2t8Q0qW9cXz4H7a2g"  # an upload's id (feature "files")
+FILE_ID_2 = "Xo0_f3-Lk2PqRw8sTu9vYz"
 
 
 def diag(value: Any) -> str:
@@ -126,6 +129,11 @@ def c2s_valid() -> None:
     # U+001C..U+001F are not Unicode White_Space: a body of them is not blank.
     valid("send-body-separators", v, {"op": "send", "rid": 24, "ch": 12, "cid": CID,
                                       "body": "\x1c\x1d\x1e\x1f"})
+    # Feature "files": a message of files alone may have an empty body.
+    valid("send-files", v, {"op": "send", "rid": 25, "ch": 12, "cid": CID, "body": "",
+                            "files": [FILE_ID]})
+    valid("send-files-text", v, {"op": "send", "rid": 26, "ch": 12, "cid": CID,
+                                 "body": "the plans", "files": [FILE_ID, FILE_ID_2]})
     valid("history-latest", v, {"op": "history", "rid": 13, "ch": 12})
     valid("history-before", v, {"op": "history", "rid": 14, "ch": 12, "before": 301,
                                 "limit": 100})
@@ -255,6 +263,15 @@ def c2s_invalid() -> None:
             "too_large", rid=1)
     invalid("description-too-large", v, {"op": "channel.create", "rid": 1, "name": "x",
                                          "description": "d" * 1025}, None, "too_large", rid=1)
+    send = {"op": "send", "rid": 1, "ch": 12, "cid": CID, "body": ""}
+    invalid("send-files-empty", v, {**send, "files": []}, None, "bad_frame", rid=1)
+    invalid("send-files-eleven", v, {**send, "files": [f"f{i}" for i in range(11)]}, None,
+            "bad_frame", rid=1)
+    invalid("send-files-twice", v, {**send, "files": [FILE_ID, FILE_ID]}, None, "bad_frame",
+            rid=1)
+    invalid("send-files-bad-id", v, {**send, "files": ["../etc"]}, None, "bad_frame", rid=1)
+    invalid("send-files-not-array", v, {**send, "files": FILE_ID}, None, "bad_frame", rid=1)
+    invalid("send-no-files-body-empty", v, send, None, "empty_body", rid=1)
     for limit in (0, 101, -1):
         invalid(f"limit-{limit}", v, {"op": "history", "rid": 1, "ch": 12, "limit": limit}, None,
                 "bad_limit", rid=1)
@@ -304,8 +321,9 @@ def s2c_valid() -> None:
     valid("ok-hello", v, {"op": "ok", "rid": 1, "user": USER, "channels": [CHANNEL, PRIVATE],
                           "heartbeat_ms": 10000, "server_time": 1764067200123,
                           "limits": {"body_bytes": MAX_BODY_BYTES,
-                                     "frame_bytes": MAX_FRAME_BYTES},
-                          "features": []})
+                                     "frame_bytes": MAX_FRAME_BYTES,
+                                     "file_bytes": MAX_FILE_BYTES},
+                          "features": ["files"]})
     valid("ok-channels", v, {"op": "ok", "rid": 2, "channels": [CHANNEL]})
     valid("ok-channels-empty", v, {"op": "ok", "rid": 2, "channels": []})
     valid("ok-browse", v, {"op": "ok", "rid": 3, "channels": [
@@ -333,6 +351,17 @@ def s2c_valid() -> None:
     valid("ack", v, {"op": "ack", "rid": 11, "ch": 12, "seq": 341, "id": 90211,
                      "ts": 1764067201000})
     valid("msg", v, {"op": "msg", **MESSAGE})
+    valid("msg-files", v, {"op": "msg", **MESSAGE, "body": "", "files": [
+        {"id": FILE_ID, "name": "rack 🖥️.jpg", "size": 2682616, "type": "image/jpeg",
+         "kind": "image", "w": 4000, "h": 3000},
+        {"id": FILE_ID_2, "name": "manual.pdf", "size": 48213, "type": "application/pdf",
+         "kind": "file"}]})
+    valid("error-file-not-found", v, {"op": "error", "rid": 25, "code": "file_not_found",
+                                      "message": "file 'm3Y1b2t8Q0qW9cXz4H7a2g' is not a finished upload of yours"})
+    valid("storage-low", v, {"op": "storage", "state": "low", "free_bytes": 524288000,
+                             "reserve_bytes": 1073741824})
+    valid("storage-ok", v, {"op": "storage", "state": "ok", "free_bytes": 52428800000,
+                            "reserve_bytes": 1073741824})
     valid("caughtup", v, {"op": "caughtup", "ch": 12, "seq": 340})
     valid("resync", v, {"op": "resync", "ch": 15, "seq": 9001})
     valid("channel.added", v, {"op": "channel.added", "channel": PRIVATE})

@@ -7,6 +7,7 @@ import { pageTitle, unreadTotals } from '../model/unread.js';
 import { sortByName } from '../model/channel-list.js';
 import { cidKey } from '../net/ids.js';
 import { frameScheduler } from '../views/dom.js';
+import { isFileInfo } from '../model/files.js';
 
 const MAX_HELD_PER_CHANNEL = 2000; // older messages are dropped from memory (reloaded on scroll)
 
@@ -18,7 +19,7 @@ export class ChatController {
    * @param {import('../model/typing.js').TypingState} opts.typing
    * @param {import('./history.js').History} opts.history
    * @param {import('./composer.js').ComposerController} opts.composer
-   * @param {object} opts.views {messages, sidebar, header, composer, typingLine, drawer, announcer}
+   * @param {object} opts.views {messages, sidebar, header, composer, typingLine, drawer, announcer, viewer}
    * @param {() => boolean} opts.isLoginOpen while the log-in dialog is open, nothing takes focus
    */
   constructor({ session, channels, typing, history, composer, views, isLoginOpen }) {
@@ -66,6 +67,25 @@ export class ChatController {
     this.renderSidebar();
     this.scheduleRead();
     if (focus) this.views.composer.focus();
+  }
+
+  /** The server takes files (or not): offer attaching them, and follow their uploads. */
+  filesEnabled(on) {
+    this.views.composer.enableFiles(on);
+    const uploader = this.session.uploader;
+    if (on && uploader && !this._followingUploads) {
+      this._followingUploads = true;
+      uploader.on('progress', ({ cid, local, sent }) => this.views.messages.updateProgress(cid, local, sent));
+    }
+  }
+
+  /** A thumbnail was clicked: open the viewer on it, with the channel's other images around. */
+  viewImage(fileId) {
+    const log = this.channels.log(this.session.activeId);
+    if (!log) return;
+    const images = log.messages.flatMap((m) => m.files ?? []).filter((f) => isFileInfo(f) && f.kind === 'image' && f.w > 0 && f.h > 0);
+    const index = images.findIndex((f) => f.id === fileId);
+    if (index >= 0) this.views.viewer.open(images, index);
   }
 
   /** Open the channel of before the reload, else #general, else the first one. */

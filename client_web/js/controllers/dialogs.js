@@ -8,6 +8,7 @@ import { ChannelBrowser } from '../views/dialogs/channel-browser.js';
 import { ChannelCreator } from '../views/dialogs/channel-creator.js';
 import { MembersDialog } from '../views/dialogs/members.js';
 import { LoginDialog } from '../views/dialogs/login.js';
+import { ImageViewer } from '../views/dialogs/viewer.js';
 import { logIn } from '../net/account-api.js';
 
 /**
@@ -60,7 +61,8 @@ export function buildDialogs(els, { request, session, channels, presence, open, 
   });
   presence.on('change', () => members.renderList());
   const login = new LoginDialog(els.login, { logIn, loggedIn });
-  const all = [switcher, browser, creator, members, login].map((d) => d.dialog);
+  const viewer = new ImageViewer(els.viewer);
+  const all = [switcher, browser, creator, members, login, viewer].map((d) => d.dialog);
   wireClosing(all.filter((d) => d !== login.dialog)); // the log-in dialog cannot be dismissed
-  return { switcher, browser, creator, members, login, all };
+  return { switcher, browser, creator, members, login, viewer, all };
 }

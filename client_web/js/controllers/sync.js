@@ -1,5 +1,6 @@
 // From the connection into the model: hello (who I am, my channels, what to resume), the pushes
 // of PROTOCOL.md §6, and sending what the outbox holds whenever the connection is up.
+// (Uploads go over HTTPS on their own: model/uploads.js.)
 
 import { messageKey } from '../model/channel-log.js';
 
@@ -16,7 +17,8 @@ export class Sync {
    * @param {import('../model/presence.js').IdleTracker} opts.idle
    * @param {import('./history.js').History} opts.history
    * @param {import('./chat.js').ChatController} opts.chat
-   * @param {{firstHello(me: object): void, expired(name: string|undefined, why: string): void}} opts.callbacks
+   * @param {{firstHello(me: object): void, expired(name: string|undefined, why: string): void,
+   *   storage(push: object): void}} opts.callbacks storage: the file store's space changed (admins)
    */
   constructor({ conn, session, channels, typing, presence, idle, history, chat, callbacks }) {
     Object.assign(this, { conn, session, channels, history, chat, idle, callbacks });
@@ -44,6 +46,7 @@ export class Sync {
       if (session.me && f.user !== session.me.id && channels.has(f.ch)) typing.saw(f.ch, f.user, f.display);
     });
     conn.on('presence', (f) => presence.set(f.user, f.state));
+    conn.on('storage', (f) => callbacks.storage?.(f));
     conn.on('warning', (w) => console.warn('chatd:', w.message));
     // Away after minutes without input (PROTOCOL.md §6); the server resets it per connection.
     idle.on('change', (state) => {
@@ -65,6 +68,7 @@ export class Sync {
       return;
     }
     if (outcome === 'first') this._firstHello();
+    chat.filesEnabled(session.canUpload);
     channels.replaceAll(ok.channels ?? []);
     this.sendOutbox();
     if (this.idle.state === 'away') this.conn.request('presence.set', { state: 'away' }).catch(() => {});

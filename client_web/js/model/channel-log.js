@@ -7,6 +7,7 @@
 // that is what goes into hello.resume (PROTOCOL.md §10), so the server fills exactly the gap.
 
 import { cidKey } from '../net/ids.js';
+import { isFileInfo } from './files.js';
 
 /** True iff `m` has the shape of a Message (PROTOCOL.md §7); anything else is ignored. */
 export function isMessage(m) {
@@ -43,6 +44,7 @@ function toHeld(m) {
     display: m.display,
     body: m.body,
     cid: cidKey(m.cid),
+    files: Array.isArray(m.files) ? m.files.filter(isFileInfo) : [],
   };
 }
 

@@ -13,12 +13,19 @@
 // yet), "acked" (committed; kept in memory until the message view has the real message),
 // "failed" (refused for good, e.g. too_large or not_member: the user may retry or discard it).
 //
+// Files (feature "files"): an entry may carry files, each {local, name, size, type, url, id,
+// info, error}, persisted with it (their bytes are kept by the upload model, model/uploads.js,
+// which uploads them and reports back with fileChanged/fileFailed). The entry stays "pending"
+// until every file has its server id; then its send carries them. It does not hold back the
+// messages typed after it: those go out at once.
+//
 // Events: "change" (entry) after every status change, "acked" (entry, with entry.ack = the ack).
 
 import { Emitter } from '../lib/emitter.js';
 import { backoffDelay } from '../net/backoff.js';
 import { cidFromKey, cidKey, newCid } from '../net/ids.js';
 import { LocalError } from '../net/codes.js';
+import { isBlank } from '../lib/text.js';
 
 const KEY = 'outbox:';
 
@@ -40,7 +47,9 @@ export class Outbox extends Emitter {
     this._request = null;
     this._order = 0;
     this._retryTimers = new Map();
+    this._loaded = false;
     this.load();
+    this._loaded = true;
   }
 
   /** (Re)read the persisted entries; entries already known keep their in-memory state. */
@@ -67,16 +76,21 @@ export class Outbox extends Emitter {
         error: e.error ?? null,
         attempts: 0,
         ack: null,
+        files: (e.files ?? []).map((f) => ({ ...f })),
+        // Loaded while this page runs: another tab of mine queued it, and uploads its files.
+        foreign: this._loaded,
       });
       this._order = Math.max(this._order, e.order + 1);
     }
   }
 
   /**
-   * Queue a new message; it is persisted before this returns and sent when possible.
+   * Queue a new message; it is persisted before this returns and sent when possible (once its
+   * files, if any, are uploaded).
+   * @param {Array<{local: string, name: string, size: number, type?: string}>} [files]
    * @returns {object} the entry
    */
-  add(ch, body, cid = newCid()) {
+  add(ch, body, files = [], cid = newCid()) {
     const entry = {
       cid: cidKey(cid),
       ch,
@@ -87,6 +101,8 @@ export class Outbox extends Emitter {
       error: null,
       attempts: 0,
       ack: null,
+      files: files.map((f) => ({ local: f.local, name: f.name, size: f.size, type: f.type ?? '', url: null, id: null, info: null, error: null })),
+      foreign: false,
     };
     this.items.set(entry.cid, entry);
     this._persist(entry);
@@ -127,10 +143,57 @@ export class Outbox extends Emitter {
     this._retryTimers.clear();
   }
 
-  /** Send a failed entry again (same cid). */
+  /** True iff every file of entry `e` is uploaded (the entry may be sent). */
+  ready(e) {
+    return e.files.every((f) => f.id);
+  }
+
+  /** The upload model learned something about a file (its upload's url, its server id…). */
+  fileChanged(cid, local, patch) {
+    const e = this.items.get(cid);
+    const f = e?.files.find((x) => x.local === local);
+    if (!f) return;
+    Object.assign(f, patch);
+    this._persist(e);
+    this.emit('change', e);
+    if (this._request && e.status === 'pending') this._deliver(e);
+  }
+
+  /** A file could not be uploaded (refused, or gone): the message fails with its reason. */
+  fileFailed(cid, local, error) {
+    const e = this.items.get(cid);
+    const f = e?.files.find((x) => x.local === local);
+    if (!f || e.status === 'acked') return;
+    f.error = error;
+    e.status = 'failed';
+    e.error = error;
+    this._persist(e);
+    this.emit('change', e);
+  }
+
+  /** The user took a file out of a message not sent yet; a message left empty goes too. */
+  removeFile(cid, local) {
+    const e = this.items.get(cid);
+    if (!e || e.status === 'acked' || e.status === 'sending') return;
+    e.files = e.files.filter((f) => f.local !== local);
+    if (!e.files.length && isBlank(e.body)) {
+      this.discard(cid);
+      return;
+    }
+    if (e.status === 'failed' && !e.files.some((f) => f.error)) {
+      e.status = 'pending';
+      e.error = null;
+    }
+    this._persist(e);
+    this.emit('change', e);
+    if (this._request && e.status === 'pending') this._deliver(e);
+  }
+
+  /** Send a failed entry again (same cid); its failed uploads start again too. */
   retry(cid) {
     const e = this.items.get(cid);
     if (!e || e.status !== 'failed') return;
+    for (const f of e.files) f.error = null;
     e.status = 'pending';
     e.error = null;
     e.attempts = 0;
@@ -157,18 +220,21 @@ export class Outbox extends Emitter {
 
   _persist(e) {
     const { cid, ch, body, createdAt, order, status, error } = e;
-    this.store.set(KEY + cid, { cid, ch, body, createdAt, order, status: status === 'failed' ? 'failed' : 'pending', error });
+    const files = e.files.map(({ local, name, size, type, url, id, info, error: fileError }) => ({ local, name, size, type, url, id, info, error: fileError }));
+    this.store.set(KEY + cid, { cid, ch, body, createdAt, order, status: status === 'failed' ? 'failed' : 'pending', error, files });
   }
 
   async _deliver(e) {
     const request = this._request;
-    if (!request || e.status !== 'pending') return;
+    if (!request || e.status !== 'pending' || !this.ready(e)) return;
     e.status = 'sending';
     e.attempts++;
     this.emit('change', e);
+    const fields = { ch: e.ch, cid: cidFromKey(e.cid), body: e.body };
+    if (e.files.length) fields.files = e.files.map((f) => f.id);
     let ack;
     try {
-      ack = await request('send', { ch: e.ch, cid: cidFromKey(e.cid), body: e.body });
+      ack = await request('send', fields);
     } catch (err) {
       if (this.items.get(e.cid) !== e) return;
       const code = err && typeof err.code === 'string' ? err.code : 'error';
@@ -215,6 +281,19 @@ function isStoredEntry(e) {
     typeof e.body === 'string' &&
     Number.isFinite(e.createdAt) &&
     Number.isSafeInteger(e.order) &&
-    (e.status === 'pending' || e.status === 'failed')
+    (e.status === 'pending' || e.status === 'failed') &&
+    (e.files === undefined || (Array.isArray(e.files) && e.files.every(isStoredFile)))
+  );
+}
+
+function isStoredFile(f) {
+  return (
+    f !== null &&
+    typeof f === 'object' &&
+    typeof f.local === 'string' &&
+    typeof f.name === 'string' &&
+    Number.isSafeInteger(f.size) &&
+    (f.url === null || typeof f.url === 'string') &&
+    (f.id === null || typeof f.id === 'string')
   );
 }

@@ -89,7 +89,7 @@ export function buildTimeline(messages, entries, ctx) {
     if (held.has(messageKey(me.id, e.cid))) continue; // the real message is shown instead
     const ts = e.ack ? e.ack.ts : e.createdAt + clockOffsetMs;
     rows.push({
-      msg: { ch: e.ch, seq: e.ack ? e.ack.seq : 0, id: 0, ts, user: me.id, name: me.name, display: me.display, body: e.body, cid: e.cid },
+      msg: { ch: e.ch, seq: e.ack ? e.ack.seq : 0, id: 0, ts, user: me.id, name: me.name, display: me.display, body: e.body, cid: e.cid, files: e.files ?? [] },
       own: true,
       status: e.status,
       error: e.error,

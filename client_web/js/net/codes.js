@@ -25,6 +25,7 @@ export const ErrorCode = Object.freeze({
   ALREADY_MEMBER: 'already_member',
   UNAVAILABLE: 'unavailable',
   RATE_LIMITED: 'rate_limited',
+  FILE_NOT_FOUND: 'file_not_found',
 });
 
 /** Close codes the server uses (§9). */

@@ -1,17 +1,30 @@
 // The message box: Enter sends, Shift+Enter is a new line (Enter that confirms an IME
 // composition does not send); it grows with its text; it shows why a message was refused.
+// Files (when the server takes them) come by the attach button, a paste, or a drop anywhere on
+// the conversation; they wait under the box, each with a remove button, until the message goes.
+
+import { h, replaceChildren } from './dom.js';
+import { formatBytes } from '../model/files.js';
 
 const MAX_HEIGHT_PX = 240;
 
+function hasFiles(ev) {
+  return Boolean(ev.dataTransfer) && [...ev.dataTransfer.types].includes('Files');
+}
+
 export class Composer {
   /**
-   * @param {{form: HTMLFormElement, input: HTMLTextAreaElement, send: HTMLButtonElement, error: HTMLElement, label: HTMLElement}} els
-   * @param {{submit(): void, edited(): void}} callbacks submit: Enter or the Send button;
-   *   edited: the text changed
+   * @param {{form: HTMLFormElement, input: HTMLTextAreaElement, send: HTMLButtonElement, error: HTMLElement, label: HTMLElement,
+   *   attach: HTMLButtonElement, fileInput: HTMLInputElement, staged: HTMLElement, dropZone: HTMLElement, dropHint: HTMLElement}} els
+   * @param {{submit(): void, edited(): void, attach(files: File[]): void, unstage(local: string): void}} callbacks
+   *   submit: Enter or the Send button; edited: the text changed; attach: files were chosen,
+   *   pasted or dropped; unstage: a waiting file was removed
    */
   constructor(els, callbacks) {
     this.els = els;
     this.input = els.input;
+    this.filesEnabled = false;
+    this._wireFiles(callbacks);
     els.form.addEventListener('submit', (ev) => {
       ev.preventDefault();
       callbacks.submit();
@@ -57,6 +70,73 @@ export class Composer {
 
   focus() {
     this.input.focus();
+  }
+
+  /** Offer attaching files (the server takes them). */
+  enableFiles(on) {
+    this.filesEnabled = on;
+    this.els.attach.hidden = !on;
+  }
+
+  /** The files waiting to go with the next message: [{local, name, size}]. */
+  renderStaged(files) {
+    const list = this.els.staged;
+    list.hidden = files.length === 0;
+    replaceChildren(
+      list,
+      files.map((f) =>
+        h(
+          'span',
+          { class: 'staged-file', dataset: { local: f.local } },
+          h('bdi', { class: 'file-name', dir: 'auto' }, f.name),
+          ' ',
+          h('span', { class: 'file-size' }, formatBytes(f.size)),
+          h('button', { type: 'button', class: 'icon-button staged-remove', dataset: { local: f.local }, 'aria-label': `Remove ${f.name}`, title: 'Remove' }, h('span', { 'aria-hidden': 'true' }, '✕')),
+        ),
+      ),
+    );
+  }
+
+  _wireFiles(callbacks) {
+    const { attach, fileInput, staged, dropZone, dropHint } = this.els;
+    attach.addEventListener('click', () => fileInput.click());
+    fileInput.addEventListener('change', () => {
+      const files = [...fileInput.files];
+      fileInput.value = ''; // choosing the same file again is a change too
+      if (files.length) callbacks.attach(files);
+    });
+    staged.addEventListener('click', (ev) => {
+      const button = ev.target.closest('button[data-local]');
+      if (button) callbacks.unstage(button.dataset.local);
+    });
+    this.input.addEventListener('paste', (ev) => {
+      const files = [...(ev.clipboardData?.files ?? [])];
+      if (!this.filesEnabled || !files.length) return;
+      ev.preventDefault(); // an image on the clipboard is a file, not text
+      callbacks.attach(files);
+    });
+    let depth = 0; // dragenter/dragleave fire for every child crossed
+    dropZone.addEventListener('dragenter', (ev) => {
+      if (!this.filesEnabled || !hasFiles(ev)) return;
+      depth++;
+      dropHint.hidden = false;
+    });
+    dropZone.addEventListener('dragleave', () => {
+      depth = Math.max(0, depth - 1);
+      if (!depth) dropHint.hidden = true;
+    });
+    dropZone.addEventListener('dragover', (ev) => {
+      if (!this.filesEnabled || !hasFiles(ev)) return;
+      ev.preventDefault(); // allows the drop
+      ev.dataTransfer.dropEffect = 'copy';
+    });
+    dropZone.addEventListener('drop', (ev) => {
+      depth = 0;
+      dropHint.hidden = true;
+      if (!this.filesEnabled || !hasFiles(ev)) return;
+      ev.preventDefault();
+      callbacks.attach([...ev.dataTransfer.files]);
+    });
   }
 
   showError(text) {

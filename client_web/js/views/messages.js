@@ -3,6 +3,7 @@
 // shows "jump to latest" when the reader is not at the bottom.
 
 import { channelIcon, h, replaceChildren } from './dom.js';
+import { filesSignature, renderFiles } from './attachments.js';
 import { linkify } from '../model/linkify.js';
 import { fullTimeLabel, timeLabel } from '../model/timeline.js';
 
@@ -43,7 +44,8 @@ const STATUS_TEXT = {
 export class MessageView {
   /**
    * @param {object} els {scroller, list, top, jump}
-   * @param {object} hooks {loadOlder(), atBottomChanged(atBottom), retry(cid), discard(cid)}
+   * @param {object} hooks {loadOlder(), atBottomChanged(atBottom), retry(cid), discard(cid),
+   *   viewImage(fileId), cancelFile(cid, local), progress(cid, local) → bytes sent}
    */
   constructor(els, hooks) {
     this.scroller = els.scroller;
@@ -75,9 +77,19 @@ export class MessageView {
       const button = ev.target.closest('button[data-action]');
       if (!button) return;
       const cid = button.closest('.msg')?.dataset.cid;
-      if (cid && button.dataset.action === 'retry') hooks.retry(cid);
-      if (cid && button.dataset.action === 'discard') hooks.discard(cid);
+      const action = button.dataset.action;
+      if (cid && action === 'retry') hooks.retry(cid);
+      if (cid && action === 'discard') hooks.discard(cid);
+      if (cid && action === 'cancel-file') hooks.cancelFile?.(cid, button.dataset.local);
+      if (action === 'view') hooks.viewImage?.(button.dataset.file);
     });
+  }
+
+  /** Bytes of a file of my message `cid` went out: move its progress bar (no re-render). */
+  updateProgress(cid, local, sent) {
+    for (const bar of this.list.querySelectorAll(`.msg[data-cid="${cid}"] .file-local[data-local="${local}"] progress`)) {
+      bar.value = sent;
+    }
   }
 
   /** Show another channel: forget the elements of the previous one. */
@@ -219,7 +231,8 @@ export class MessageView {
       ? h('div', { class: 'msg-gutter' }, h('span', { class: 'msg-time-side', 'aria-hidden': 'true' }, timeLabel(m.ts, { locale: this.locale })))
       : h('div', { class: 'msg-gutter' }, h('span', { class: `avatar avatar-c${m.user % AVATAR_COLOURS}`, 'aria-hidden': 'true' }, initial(m.display)));
     const line = h('div', { class: 'msg-line' }, renderBody(m.body));
-    const main = h('div', { class: 'msg-main' }, head, line);
+    const files = renderFiles(m.files, { local: item.local, sent: (local) => this.hooks.progress?.(m.cid, local) ?? 0 });
+    const main = h('div', { class: 'msg-main' }, head, line, files);
     if (item.own && item.status) {
       const status = h('div', { class: 'msg-status' });
       if (item.status === 'sent' || item.status === 'acked') {
@@ -283,5 +296,5 @@ export class MessageView {
 function signature(item) {
   if (item.kind === 'day') return `d|${item.label}`;
   const m = item.msg;
-  return `m|${m.seq}|${m.ts}|${item.grouped ? 1 : 0}|${item.status}|${item.error ? item.error.code : ''}|${m.display}|${m.body.length}`;
+  return `m|${m.seq}|${m.ts}|${item.grouped ? 1 : 0}|${item.status}|${item.error ? item.error.code : ''}|${m.display}|${m.body.length}|${filesSignature(m.files)}`;
 }
