@@ -1,0 +1,27 @@
+"""HTTP holes a black-box probe found (issue 16): each answered with a clear 4xx, never a 500,
+and never a redirect to a host the client chose."""
+
+from __future__ import annotations
+
+from chatd.web.static import AssetCache, client_dir
+from tests.helpers.server import RunningServer
+
+NUL_PATHS = ("/js/%00", "/js/app.js%00.png", "/css/%00", "/css/app.css%00", "/img/%00", "/img/icon.svg%00.png")
+
+
+async def test_a_nul_in_an_asset_path_is_a_404(server: RunningServer) -> None:
+    for path in NUL_PATHS:
+        resp = await server.get(path)
+        assert resp.status == 404, (path, resp.status, resp.body)
+        assert resp.json["error"] == "not_found"
+    assert (await server.get("/js/app.js")).status == 200  # the assets still serve
+
+
+def test_the_asset_cache_holds_one_entry_per_file_whatever_the_spelling() -> None:
+    """Requests cannot grow the cache: ``./a.js`` and ``x/../a.js`` are the file ``a.js``."""
+    cache = AssetCache(client_dir() / "js")
+    spellings = ["app.js", "./app.js", "././app.js", "net/../app.js", ".//app.js"]
+    assets = [cache.load(s) for s in spellings]
+    assert all(a is assets[0] for a in assets)
+    assert len(cache) == 1
+    assert cache.load("app.js\x00") is None and cache.load("x" * 5000) is None and len(cache) == 1
