@@ -3,6 +3,8 @@ and never a redirect to a host the client chose."""
 
 from __future__ import annotations
 
+import pytest
+
 from chatd.web.static import AssetCache, client_dir
 from tests.helpers.server import RunningServer
 
@@ -25,3 +27,13 @@ def test_the_asset_cache_holds_one_entry_per_file_whatever_the_spelling() -> Non
     assert all(a is assets[0] for a in assets)
     assert len(cache) == 1
     assert cache.load("app.js\x00") is None and cache.load("x" * 5000) is None and len(cache) == 1
+
+
+@pytest.mark.parametrize("path", ["/js//app.js", "/api//me", "/css//app.css?v=1"])
+async def test_the_double_slash_redirect_never_names_the_requested_host(server: RunningServer, path: str) -> None:
+    resp = await server.get(path, headers={"Host": "evil.example"})
+    assert resp.status == 308
+    location = resp.headers["location"]
+    assert location.startswith("/") and not location.startswith("//"), location
+    assert "evil.example" not in location
+    assert location == path.replace("//", "/")
