@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 
 from chatd.web.static import AssetCache, client_dir
+from tests.helpers.client import register
 from tests.helpers.server import RunningServer
 
 NUL_PATHS = ("/js/%00", "/js/app.js%00.png", "/css/%00", "/css/app.css%00", "/img/%00", "/img/icon.svg%00.png")
@@ -37,3 +38,26 @@ async def test_the_double_slash_redirect_never_names_the_requested_host(server: 
     assert location.startswith("/") and not location.startswith("//"), location
     assert "evil.example" not in location
     assert location == path.replace("//", "/")
+
+
+async def test_a_nul_in_a_json_field_is_a_field_error(server: RunningServer) -> None:
+    await register(server, "alice")
+    cases = [
+        ("/api/login", {"username": "ali\x00ce", "password": "correct horse battery"}, "username"),
+        ("/api/login", {"username": "\x00", "password": "x"}, "username"),
+        ("/api/register", {"username": "bob", "display_name": "B\x00b", "password": "correct horse battery"},
+         "display_name"),
+        ("/api/register", {"username": "b\x00b", "display_name": "Bob", "password": "correct horse battery"},
+         "username"),
+        ("/api/register", {"username": "bob", "display_name": "Bob", "password": "correct horse battery",
+                           "invite": ["x", {"y": "\x00"}]}, "invite"),
+    ]
+    for path, body, field in cases:
+        resp = await server.post(path, json_body=body)
+        assert resp.status == 400, (path, body, resp.status, resp.body)
+        assert resp.json["field"] == field
+        assert resp.json["error"] == f"{field}_invalid"
+        assert "U+0000" in resp.json["message"]
+    # Passwords are hashed, never stored: a NUL in one is only a wrong password.
+    resp = await server.post("/api/login", json_body={"username": "alice", "password": "correct\x00horse"})
+    assert resp.status == 401 and resp.json["error"] == "invalid_credentials"
