@@ -73,5 +73,5 @@ class Passwords:
         except argon2.exceptions.VerifyMismatchError:
             return False
         except (argon2.exceptions.VerificationError, argon2.exceptions.InvalidHashError) as exc:
-            log.warning("event=auth.bad_password_hash error=%r", str(exc))
+            log.warning("event=auth.bad_password_hash error=%s", str(exc))
             return False

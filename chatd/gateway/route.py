@@ -42,7 +42,7 @@ def register(app: QuartTrio, state: DaemonState) -> None:
     async def ws() -> Response | tuple[Response, int] | None:
         origin = websocket.headers.get("Origin")
         if origin is not None and not origin_allowed(origin, state):
-            log.info("event=ws.origin_refused origin=%r", origin)
+            log.info("event=ws.origin_refused origin=%s", origin)
             return jsonify(error="bad_origin", message="this origin may not open a chat connection"), 403
         principal = None
         token = websocket.cookies.get(SESSION_COOKIE)

@@ -230,7 +230,7 @@ class Session:
                     await self._transport.send(encode_server_frame(SessionExpired(ending.reason)))
                 await self._transport.close(ending.code, ending.reason[:120])
             except Exception as exc:  # the socket may already be gone; nothing more to do
-                log.debug("event=ws.close_failed error=%r", str(exc))
+                log.debug("event=ws.close_failed error=%s", str(exc))
 
     async def _watchdog(self) -> None:
         """Hello deadline, then wait for the server to drain."""

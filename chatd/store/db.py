@@ -295,7 +295,7 @@ async def open_database(dsn: str, pool_size: int = 10, connect_timeout_secs: flo
             if remaining <= 0:
                 raise Unavailable(f"cannot connect to the database after {attempt} attempts: {exc}") from exc
             log.warning(
-                "event=db.connect_retry attempt=%d error=%r retry_in=%.1f", attempt, str(exc), min(delay, remaining)
+                "event=db.connect_retry attempt=%d error=%s retry_in=%.1f", attempt, str(exc), min(delay, remaining)
             )
             await trio.sleep(min(delay, remaining))
             delay = min(delay * 2, 5.0)
