@@ -225,7 +225,8 @@ def register(app: QuartTrio, state: DaemonState) -> None:
         account = await accounts.register(
             state.db, state.auth.passwords, username=body.get("username"),
             display_name=body.get("display_name"), password=body.get("password"), invite=body.get("invite"),
-            mode=cfg.registration, now=state.clock.now(),
+            mode=cfg.registration, now=state.clock.now(), throttle=state.auth.registrations,
+            client_addr=guard.client_address(state),
         )
         return await start_logged_in(account, 201)
 
