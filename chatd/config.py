@@ -83,6 +83,10 @@ class Config:
     # refilled over the hour), and the whole server in open mode; 0: no limit (docs/operate.md).
     registrations_per_hour_per_address: int = 10
     registrations_per_hour: int = 60
+    # Open WebSockets per user (all devices and tabs) and per client address (IPv6: per /64;
+    # loopback peers — a local proxy or tool — are not counted); 0: no limit.
+    max_connections_per_user: int = 32
+    max_connections_per_address: int = 128
 
     @property
     def embedded_db(self) -> bool:
@@ -266,6 +270,8 @@ CHECKS: Mapping[str, Callable[[Any], Any]] = {
     "files_unattached_secs": _int_range(60, 365 * 86400),
     "registrations_per_hour_per_address": _int_range(0, 1_000_000),
     "registrations_per_hour": _int_range(0, 1_000_000),
+    "max_connections_per_user": _int_range(0, 1_000_000),
+    "max_connections_per_address": _int_range(0, 1_000_000),
 }
 assert set(CHECKS) == {f.name for f in fields(Config)}, "every key needs a check"
 

@@ -17,7 +17,7 @@ from chatd.auth.runtime import AuthRuntime
 from chatd.auth.sessions import Sessions
 from chatd.clock import Clock
 from chatd.config import Config
-from chatd.connections import ConnectionRegistry
+from chatd.connections import ConnectionRegistry, SocketsByAddress
 from chatd.events import EventBus
 from chatd.files.service import Files, storage_push
 from chatd.hub import Hub
@@ -44,6 +44,8 @@ class DaemonState:
     membership: Membership
     events: EventBus
     files: Files
+    # Open WebSockets per client address (the per-address connection cap).
+    sockets: SocketsByAddress = field(default_factory=SocketsByAddress)
     # Set when the server begins its graceful shutdown: sockets close with 1001, health says 503.
     draining: trio.Event = field(default_factory=trio.Event)
     # The public origins WebSocket upgrades and state-changing requests must come from; known

@@ -1,22 +1,27 @@
 """The ``/ws`` route: Quart's WebSocket adapted to the session's ``Transport``.
 
 Before accepting: the Origin check (403, PROTOCOL.md §2.1), the session cookie (a cookie without
-an Origin is not our page: 403), and no new sockets while the server drains (503).
+an Origin is not our page: 403), no new sockets while the server drains (503), and at most
+``max_connections_per_address`` open sockets per client address (429 ``too_many_connections``).
 """
 
 from __future__ import annotations
 
+import ipaddress
 import logging
 
 from quart import Response, jsonify, websocket
 from quart_trio import QuartTrio
 
 from chatd.auth.sessions import SESSION_COOKIE
+from chatd.auth.throttle import address_key
 from chatd.gateway.session import Session
 from chatd.state import DaemonState
-from chatd.web.guard import origin_allowed
+from chatd.web.guard import client_address, origin_allowed
 
 log = logging.getLogger("chatd.gateway")
+
+ADDRESS_CAP_RETRY_SECS = 10  # Retry-After of a refused upgrade: the address's sockets come and go
 
 
 class QuartTransport:
@@ -53,6 +58,28 @@ def register(app: QuartTrio, state: DaemonState) -> None:
             principal = await state.sessions.authenticate(token)
         if state.draining.is_set():
             return jsonify(error="unavailable", message="the server is shutting down"), 503
-        await websocket.accept()
-        await Session(state, QuartTransport(), principal).serve()
+        address = capped_address(client_address(state, websocket))
+        limit = state.config.max_connections_per_address if address else 0
+        if not state.sockets.try_open(address, limit):
+            log.info("event=ws.address_cap address=%s", address)
+            response = jsonify(error="too_many_connections",
+                               message="too many chat connections from this address; close some and retry")
+            response.headers["Retry-After"] = str(ADDRESS_CAP_RETRY_SECS)
+            return response, 429
+        try:
+            await websocket.accept()
+            await Session(state, QuartTransport(), principal).serve()
+        finally:
+            state.sockets.close(address)
         return None
+
+
+def capped_address(address: str) -> str:
+    """The key an address's sockets are counted under: its throttle key (IPv6 by /64), or "" for
+    a loopback or unix-socket peer — a local proxy or tool, never capped."""
+    try:
+        if ipaddress.ip_address(address).is_loopback:
+            return ""
+    except ValueError:
+        return ""
+    return address_key(address)
