@@ -87,6 +87,7 @@ class Config:
     # loopback peers — a local proxy or tool — are not counted); 0: no limit.
     max_connections_per_user: int = 32
     max_connections_per_address: int = 128
+    vitals_log_secs: float = 600.0  # event=server.vitals (memory, fds, tasks) this often; 0: never
 
     @property
     def embedded_db(self) -> bool:
@@ -272,6 +273,7 @@ CHECKS: Mapping[str, Callable[[Any], Any]] = {
     "registrations_per_hour": _int_range(0, 1_000_000),
     "max_connections_per_user": _int_range(0, 1_000_000),
     "max_connections_per_address": _int_range(0, 1_000_000),
+    "vitals_log_secs": _float_range(0, 86400),
 }
 assert set(CHECKS) == {f.name for f in fields(Config)}, "every key needs a check"
 

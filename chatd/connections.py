@@ -137,3 +137,7 @@ class SocketsByAddress:
     def __len__(self) -> int:
         """Addresses with at least one open socket."""
         return len(self._open)
+
+    def total(self) -> int:
+        """Open sockets, all addresses together."""
+        return sum(self._open.values())

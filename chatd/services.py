@@ -3,8 +3,8 @@
 ``start_services`` starts every background task of ``state`` in ``nursery`` (their one owner)
 and returns once they are ready: the hub (channel actors), the presence pusher, the member-event
 pusher, the account-event handlers and the dead-session sweep, the session keeper, the file
-store's housekeeping (its folders exist once it is started), and last the LISTEN loop (so every
-handler is in place before the first notification arrives).
+store's housekeeping (its folders exist once it is started), the LISTEN loop (after every handler
+is in place, so none misses the first notification), and the vitals log.
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ from chatd.auth.keeper import keep_sessions
 from chatd.events import RESYNC
 from chatd.files import housekeeping
 from chatd.state import DaemonState
+from chatd.vitals import log_vitals
 
 
 async def start_services(nursery: trio.Nursery, state: DaemonState) -> None:
@@ -44,3 +45,4 @@ async def start_services(nursery: trio.Nursery, state: DaemonState) -> None:
     await nursery.start(keep_sessions, state.sessions, state.connections, float(cfg.session_check_secs))
     await nursery.start(housekeeping.run, state.files, state.clock)
     await nursery.start(state.events.run, state.db)
+    await nursery.start(log_vitals, state)
