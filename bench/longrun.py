@@ -12,6 +12,7 @@ import math
 import os
 import re
 import time
+from collections import Counter
 from statistics import median
 from typing import Any
 
@@ -67,15 +68,17 @@ def _churn(ctx: Ctx, tokens: list[str], count: int, parallel: int) -> dict[str, 
         {"tokens": tokens[i::n] or tokens, "count": c, "parallel": parallel} if c else None
         for i, c in enumerate(per)
     ]
-    replies = ctx.fleet.call("churn", args, 3600)
-    failures: dict[str, int] = {}
-    closes: dict[int, int] = {}
+    return _merged(ctx.fleet.call("churn", args, 3600))
+
+
+def _merged(replies: list[dict[str, Any]]) -> dict[str, Any]:
+    """Cycle counts, failures and close codes of several replies together (seconds: the longest)."""
+    failures: Counter[str] = Counter()
+    closes: Counter[int] = Counter()
     for r in replies:
-        for k, v in r["failures"].items():
-            failures[k] = failures.get(k, 0) + v
-        for code, v in r["closes"].items():
-            closes[int(code)] = closes.get(int(code), 0) + v
-    return {"cycles": sum(r["cycles"] for r in replies), "failures": failures, "closes": closes,
+        failures.update(r["failures"])
+        closes.update({int(code): n for code, n in r["closes"].items()})
+    return {"cycles": sum(r["cycles"] for r in replies), "failures": dict(failures), "closes": dict(closes),
             "seconds": max(r["seconds"] for r in replies)}
 
 
@@ -104,13 +107,8 @@ def s11(ctx: Ctx) -> dict[str, Any]:
         done += runs[-1]["cycles"]
         curve.append((done, ctx.sampler.sample().chatd_rss_kb / 1024))
     res = win.stop()
-    failures: dict[str, int] = {}
-    closes: dict[int, int] = {}
-    for r in runs:
-        for k, v in r["failures"].items():
-            failures[k] = failures.get(k, 0) + v
-        for code, v in r["closes"].items():
-            closes[code] = closes.get(code, 0) + v
+    total_runs = _merged(runs)
+    failures, closes = total_runs["failures"], total_runs["closes"]
     if failures:
         errors.append(f"failed cycles: {failures}")
     if set(closes) - {1000}:
