@@ -4,7 +4,7 @@
 and returns once they are ready: the hub (channel actors), the presence pusher, the member-event
 pusher, the account-event handlers and the dead-session sweep, the session keeper, the file
 store's housekeeping (its folders exist once it is started), the LISTEN loop (after every handler
-is in place, so none misses the first notification), and the vitals log.
+is in place, so none misses the first notification), the vitals log and the heap trim.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from chatd.auth.keeper import keep_sessions
 from chatd.events import RESYNC
 from chatd.files import housekeeping
 from chatd.state import DaemonState
-from chatd.vitals import log_vitals
+from chatd.vitals import log_vitals, return_free_memory
 
 
 async def start_services(nursery: trio.Nursery, state: DaemonState) -> None:
@@ -46,3 +46,4 @@ async def start_services(nursery: trio.Nursery, state: DaemonState) -> None:
     await nursery.start(housekeeping.run, state.files, state.clock)
     await nursery.start(state.events.run, state.db)
     await nursery.start(log_vitals, state)
+    await nursery.start(return_free_memory)

@@ -9,6 +9,7 @@ import pytest
 import trio
 import trio.testing
 
+from chatd import vitals
 from chatd.auth.passwords import Passwords
 from chatd.clock import FakeClock
 from chatd.config import Config
@@ -41,3 +42,26 @@ async def test_vitals_are_logged_every_interval(
     assert int(fields["connections"]) == 1
     assert int(fields["rss_kb"]) > 10_000 and int(fields["fds"]) > 3
     assert 0 < int(fields["tasks"]) <= tasks_now + 5
+
+
+async def test_free_heap_memory_is_returned_every_minute(
+    monkeypatch: pytest.MonkeyPatch, mock_clock: trio.testing.MockClock, nursery: trio.Nursery
+) -> None:
+    trimmed = trio.Event()
+    pads: list[int] = []
+
+    def fake_trim(pad: int) -> int:
+        pads.append(pad)
+        trio.from_thread.run_sync(trimmed.set)
+        return 1
+
+    assert vitals._malloc_trim() is not None  # glibc here: the real one exists
+    monkeypatch.setattr(vitals, "_malloc_trim", lambda: fake_trim)
+    await nursery.start(vitals.return_free_memory)
+    mock_clock.jump(vitals.MEMORY_TRIM_SECS - 1)
+    await trio.testing.wait_all_tasks_blocked()
+    assert pads == []
+    mock_clock.jump(1)
+    with trio.fail_after(30):
+        await trimmed.wait()
+    assert pads == [0]
