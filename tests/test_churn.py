@@ -122,3 +122,16 @@ async def test_sessions_and_their_bookkeeping_end_with_the_connection(
     assert state.presence_push._told == {}
     assert state.hub.statistics()["subscriptions"] == 0
     assert count_types(PER_CONNECTION_TYPES) == Counter()
+
+
+async def test_the_server_keeps_no_tls_session_per_handshake(server: RunningServer) -> None:
+    """Session tickets are off (the TLS profile), so OpenSSL would keep every session (~1.4 KB)
+    on the server for two hours, up to 20,480: memory that grew with every connection."""
+    ctx = server.info.ssl_context
+    assert ctx is not None
+    accepted = ctx.session_stats()["accept_good"]
+    for _ in range(12):  # a new TLS connection each
+        assert (await server.get("/healthz")).status == 200
+    stats = ctx.session_stats()
+    assert stats["accept_good"] >= accepted + 12
+    assert stats["number"] == 0
