@@ -30,6 +30,7 @@ from chatd.wire.client_frames import (
     Ping,
     PresenceSet,
     Read,
+    Search,
     Send,
     Typing,
 )
@@ -39,7 +40,6 @@ from chatd.wire.codec import (
     MAX_BODY_BYTES,
     MAX_DESCRIPTION_BYTES,
     MAX_FRAME_BYTES,
-    MAX_SAFE_INT,
     MAX_SERVER_FRAME_BYTES,
     PROTOCOL_VERSION,
     WHITE_SPACE,
@@ -78,6 +78,7 @@ from chatd.wire.errors import (
     FrameTooLarge,
     ProtocolError,
 )
+from chatd.wire.fields import MAX_SAFE_INT
 from chatd.wire.server_frames import (
     SERVER_FRAME_TYPES,
     Ack,
@@ -102,6 +103,8 @@ from chatd.wire.shapes import (
     MemberInfo,
     MessageInfo,
     PublicChannelInfo,
+    SearchHitInfo,
+    SuggestionInfo,
     UserInfo,
 )
 
@@ -179,9 +182,12 @@ __all__ = [
     "Read",
     "ReadMarker",
     "Resync",
+    "Search",
+    "SearchHitInfo",
     "Send",
     "ServerFrame",
     "SessionExpired",
+    "SuggestionInfo",
     "Typing",
     "TypingPush",
     "UserInfo",

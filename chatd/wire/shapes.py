@@ -68,3 +68,30 @@ class Limits(TypedDict):
 
     body_bytes: int
     frame_bytes: int
+
+
+class SearchHitInfo(TypedDict):
+    """A search result: where the message is, who wrote it, and a snippet of it with the
+    matches as [start, length] pairs in code points of the snippet."""
+
+    ch: int
+    seq: int
+    id: int
+    ts: int
+    user: int
+    name: str
+    display: str
+    snippet: str
+    hl: list[list[int]]
+
+
+class SuggestionInfo(TypedDict):
+    """Another query worth a click when a search found nothing: ``kind`` says why
+    (``spelling``, ``without``, ``all_channels``, ``any_date``); ``removed`` is the part of the
+    query left out (``without``); ``count`` its matches, up to 1000 (``capped``: more)."""
+
+    kind: Literal["spelling", "without", "all_channels", "any_date"]
+    q: str
+    count: int
+    capped: bool
+    removed: NotRequired[str]
