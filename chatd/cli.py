@@ -106,7 +106,7 @@ def build_parser() -> argparse.ArgumentParser:
     ps.add_argument("--json", action="store_true", help="print JSON")
     ps.set_defaults(handler=cmd_config_show)
 
-    admin.add_commands(sub, _common)  # user, sessions, invite, post
+    admin.add_commands(sub, _common)  # user, sessions, invite, post, search
     return parser
 
 

@@ -117,8 +117,8 @@ def parse(q: str, tz: str | None = None) -> Query:
             continue
         word = m.group(4)
         pos = m.end()
-        if word == "OR":
-            pending_or = bool(b.terms) and b.terms[-1].mode & EXCLUDED == 0
+        if word == "OR":  # between two words or phrases; anywhere else it means nothing
+            pending_or = bool(b.items) and b.items[-1].kind == "text" and not b.items[-1].negated
             b.items.append(Item("or", word))
             continue
         neg = word.startswith("-") and len(word) > 1

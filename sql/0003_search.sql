@@ -197,6 +197,10 @@ CREATE TABLE message_search (
 CREATE INDEX message_search_tsv_idx ON message_search USING gin (tsv) WITH (fastupdate = off);
 CREATE INDEX message_search_channel_idx ON message_search (channel_id, id);
 CREATE INDEX message_search_user_idx ON message_search (user_id, id);
+CREATE INDEX message_search_time_idx ON message_search (created_at);
+-- A thousand most common words in the statistics instead of a hundred: the planner's estimate of
+-- a rare word (and of the dozens of words a substring expands to) is then close, not a default.
+ALTER TABLE message_search ALTER COLUMN tsv SET STATISTICS 1000;
 
 CREATE TABLE search_words (word text PRIMARY KEY);
 CREATE INDEX search_words_trgm_idx ON search_words USING gin (word gin_trgm_ops);
@@ -304,13 +308,37 @@ INSERT INTO search_backfill (below) SELECT coalesce(max(id), 0) + 1 FROM message
 -- Queries. chatd.searchlang parses what the user typed; these turn its terms into a tsquery and
 -- run the search with the reader's membership joined in.
 
+-- The words of the lexicon LIKE `pattern` (already escaped): the 64 shortest, as alternatives.
+-- Looked up exactly, not as GIN prefixes: a prefix scan ('server':*) costs a bitmap of every
+-- word it covers, ~5 ms, where 64 exact words cost well under one.
+CREATE FUNCTION chatd_search_words(pattern text) RETURNS tsquery LANGUAGE plpgsql STABLE STRICT AS $$
+DECLARE
+    result tsquery;
+BEGIN
+    -- EXECUTE: planned with the pattern known, so that the trigram index serves it
+    EXECUTE 'SELECT string_agg(chatd_search_quote(word), '' | '')::tsquery FROM (SELECT word FROM search_words '
+            'WHERE word LIKE $1 ORDER BY char_length(word), word LIMIT 64) w'
+        INTO result USING pattern;
+    RETURN result;
+END
+$$;
+
+CREATE FUNCTION chatd_search_like(t text) RETURNS text LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE AS $$
+    SELECT replace(replace(replace(t, '\', '\\'), '%', '\%'), '_', '\_')
+$$;
+
 -- One term as a tsquery: its lexemes as a phrase (a token of parts, a CJK run as chained
--- bigrams, a quoted phrase); `prefix`: the last one matches as a prefix. NULL: nothing to match.
-CREATE FUNCTION chatd_search_term(t text, prefix boolean) RETURNS tsquery
-LANGUAGE plpgsql IMMUTABLE STRICT PARALLEL SAFE AS $$
+-- bigrams, a quoted phrase). `prefix`: the last one matches as a prefix (the user's word*).
+-- `complete`: the last one also matches the lexicon's words that start with it, if it is 3+
+-- characters long or follows other parts (so "prod.int" finds prod.internal, "PLT-36" finds
+-- PLT-3699). NULL: nothing to match.
+CREATE FUNCTION chatd_search_term(t text, prefix boolean, complete boolean DEFAULT false) RETURNS tsquery
+LANGUAGE plpgsql STABLE STRICT AS $$
 DECLARE
     r record;
     buf text := '';
+    item text;
+    more tsquery;
     prev integer;
     i integer;
     n integer;
@@ -321,11 +349,17 @@ BEGIN
         IF buf <> '' THEN
             buf := buf || ' <' || least(r.pos[i] - prev, 16383) || '> ';
         END IF;
-        buf := buf || chatd_search_quote(r.lex[i]);
+        item := chatd_search_quote(r.lex[i]);
         -- a lone CJK character: any bigram it starts (or a run it ends, indexed alone)
         IF (prefix AND i = n) OR (r.kind[i] = 'c' AND char_length(r.lex[i]) = 1) THEN
-            buf := buf || ':*';
+            item := item || ':*';
+        ELSIF complete AND i = n AND r.kind[i] = 'p' AND (n > 1 OR char_length(r.lex[i]) >= 3) THEN
+            more := chatd_search_words(chatd_search_like(r.lex[i]) || '_%');
+            IF more IS NOT NULL THEN
+                item := '( ' || item || ' | ' || more::text || ' )';
+            END IF;
         END IF;
+        buf := buf || item;
         prev := r.pos[i];
     END LOOP;
     RETURN CASE WHEN buf = '' THEN NULL ELSE buf::tsquery END;
@@ -334,20 +368,19 @@ $$;
 
 -- The words of the lexicon that contain the folded term (3+ characters): the 64 shortest.
 CREATE FUNCTION chatd_search_expand(t text) RETURNS tsquery LANGUAGE sql STABLE STRICT AS $$
-    SELECT string_agg(chatd_search_quote(w.word), ' | ')::tsquery
-    FROM (SELECT chatd_search_fold(t) AS f) x,
-         LATERAL (SELECT word FROM search_words
-                  WHERE char_length(x.f) >= 3
-                    AND word LIKE '%' || replace(replace(replace(x.f, '\', '\\'), '%', '\%'), '_', '\_') || '%'
-                  ORDER BY char_length(word), word LIMIT 64) w
+    SELECT chatd_search_words('%' || chatd_search_like(f) || '%') FROM chatd_search_fold(t) AS f
+    WHERE char_length(f) >= 3
 $$;
 
 -- The terms of a query as one tsquery. p_modes: 1 prefix, 2 exact (a quoted phrase: no
 -- substring matches), 4 excluded, 8 a marker lexeme taken as it is (' has:link'). Terms of one
--- group are alternatives (OR); groups must all match. `expand`: words of 3+ characters also
--- match the lexicon words containing them. `positive`: leave excluded terms out (ranking).
-CREATE FUNCTION chatd_search_query(p_terms text[], p_modes integer[], p_groups integer[],
-                                   expand boolean, positive boolean DEFAULT false)
+-- group are alternatives (OR); groups must all match. `what`:
+--   'match'   the terms to find; a word of 3+ characters also matches the lexicon words that
+--             contain it, and the last part of a token the words that start with it;
+--   'rank'    the same terms, only as written (relevance counts those fully);
+--   'exclude' the excluded terms, as written (any of them excludes a message: "-test" must not
+--             exclude "latest").
+CREATE FUNCTION chatd_search_query(p_terms text[], p_modes integer[], p_groups integer[], what text)
 RETURNS tsquery LANGUAGE plpgsql STABLE AS $$
 DECLARE
     groups tsquery[] := '{}';
@@ -355,23 +388,25 @@ DECLARE
     q tsquery;
     x tsquery;
     result tsquery;
+    expand boolean := what = 'match';
     i integer;
     g integer;
 BEGIN
     FOR i IN 1 .. coalesce(cardinality(p_terms), 0) LOOP
-        CONTINUE WHEN positive AND p_modes[i] & 4 <> 0;
+        CONTINUE WHEN (p_modes[i] & 4 <> 0) <> (what = 'exclude');
         IF p_modes[i] & 8 <> 0 THEN
             q := chatd_search_quote(p_terms[i])::tsquery;
         ELSE
-            q := chatd_search_term(p_terms[i], p_modes[i] & 1 <> 0);
+            q := chatd_search_term(p_terms[i], p_modes[i] & 1 <> 0, expand AND p_modes[i] & 3 = 0);
             IF expand AND p_modes[i] & 3 = 0 THEN
                 x := chatd_search_expand(p_terms[i]);
                 q := CASE WHEN q IS NULL THEN x WHEN x IS NULL THEN q ELSE q || x END;
             END IF;
         END IF;
         CONTINUE WHEN q IS NULL;
-        IF p_modes[i] & 4 <> 0 THEN
-            q := !! q;
+        IF what = 'exclude' THEN
+            result := CASE WHEN result IS NULL THEN q ELSE result || q END;
+            CONTINUE;
         END IF;
         g := array_position(keys, p_groups[i]);
         IF g IS NULL THEN
@@ -450,29 +485,46 @@ BEGIN
 END
 $$;
 
--- The first message id at or after `ts` (ids grow with time, give or take the clock of
--- concurrent inserts: callers widen the bound by a minute and keep the exact time condition).
-CREATE FUNCTION chatd_search_id_at(ts timestamptz) RETURNS bigint LANGUAGE plpgsql STABLE STRICT AS $$
+-- The ids of the newest k messages below `below` that match `cond` (a WHERE clause over
+-- message_search s: $1 channels, $2 snapshot, $3 query, $4 authors, $5 excluded authors,
+-- $6 since, $7 until, $14 excluded words; $8 is unused), newest first. `walk`: walk back through the ids, at most 100,000 of them, then (if that found fewer
+-- than k) through the bitmaps for the rest; else through the bitmaps, then a top-k sort.
+CREATE FUNCTION chatd_search_newest(cond text, walk boolean, k integer, below bigint,
+    chans bigint[], snap bigint, q tsquery, froms bigint[], not_froms bigint[],
+    since timestamptz, until timestamptz, xq tsquery)
+RETURNS bigint[] LANGUAGE plpgsql
+SET enable_seqscan = off SET enable_indexscan = on SET enable_bitmapscan = on SET enable_sort = on
+AS $$
 DECLARE
-    lo bigint;
-    hi bigint;
-    mid bigint;
-    at timestamptz;
+    sql constant text :=
+        'SELECT array_agg(id) FROM (SELECT s.id FROM message_search s WHERE %s AND s.id < $9 ORDER BY s.id DESC LIMIT $10) x';
+    got bigint[];
+    more bigint[];
+    floor bigint;
 BEGIN
-    SELECT min(id), max(id) + 1 INTO lo, hi FROM message_search;
-    IF lo IS NULL THEN
-        RETURN 1;
+    IF k <= 0 THEN
+        RETURN '{}';
     END IF;
-    WHILE lo < hi LOOP  -- the first id whose message is at or after ts; ~20 index probes at 1M
-        mid := lo + (hi - lo) / 2;
-        SELECT s.id, s.created_at INTO mid, at FROM message_search s WHERE s.id >= mid ORDER BY s.id LIMIT 1;
-        IF at >= ts THEN
-            hi := mid;
-        ELSE
-            lo := mid + 1;
+    below := least(below, snap + 1);
+    IF walk THEN
+        floor := below - 100000;
+        PERFORM set_config('enable_bitmapscan', 'off', true), set_config('enable_sort', 'off', true);
+        EXECUTE format(sql, cond || ' AND s.id > $15') INTO got
+            USING chans, snap, q, froms, not_froms, since, until, NULL::bigint, below, k, NULL::bigint, NULL::tsquery,
+                  NULL::timestamptz, xq, floor;
+        got := coalesce(got, '{}');
+        IF cardinality(got) >= k OR floor <= 0 THEN
+            RETURN got;
         END IF;
-    END LOOP;
-    RETURN lo;
+        below := floor + 1;
+        k := k - cardinality(got);
+    END IF;
+    PERFORM set_config('enable_indexscan', 'off', true), set_config('enable_bitmapscan', 'on', true),
+            set_config('enable_sort', 'on', true);
+    EXECUTE format(sql, cond) INTO more
+        USING chans, snap, q, froms, not_froms, since, until, NULL::bigint, below, k, NULL::bigint, NULL::tsquery,
+              NULL::timestamptz, xq;
+    RETURN coalesce(got, '{}') || coalesce(more, '{}');
 END
 $$;
 
@@ -482,16 +534,26 @@ $$;
 --    "hits": [{"id", "ch", "seq", "ts", "user", "name", "display", "body", "hl", "phase", "key"}]}
 --
 -- Visibility: only channels p_user is a member of now (narrowed by in:/-in:, channel name keys)
--- are ever read, in every statement below. Plan choice (anchors A2): a capped count of the
--- matches first (LIMIT 1001: ~2 ms whatever the word). Up to 1000 matches: read them all
--- through the word index and sort them (a rare word, or one whose matches are all old, costs
--- a millisecond instead of a walk through all history). More: walk back from the newest
--- message, which finds a page of a common word after a few hundred rows.
+-- are ever read, in every statement below.
 --
--- Orders: newest first (keyset on id); relevance (the default): the newest 1000 matches (or all
+-- Plans (anchors A2). Every fetch is "the newest k matches" (k: the page, or the 300 ranking
+-- candidates), done one of two ways (chatd_search_newest): through the indexes' bitmaps, then
+-- a sort — cost grows with the number of matches, ~1.5 µs each — or walking back from the newest
+-- message — cost grows with how far back the k-th match is, ~0.3 µs a message. The planner alone
+-- walks whenever a LIMIT makes it look cheap, which for a rare word whose matches are all old
+-- reads the whole table (255 ms at 1M). Here:
+-- 1. a word in over 10 % of messages (the planner's statistics know those) would cost tens of
+--    milliseconds as a bitmap; the newest 20,000 messages are looked at instead (~6 ms): k
+--    matches there, and the walk is short; more than 1000, and so is the count;
+-- 2. otherwise a capped count through the bitmaps (LIMIT 1001, never a walk: ~1-10 ms);
+-- 3. up to 1000 matches: bitmaps and sort. More: a walk if the planner expects them dense
+--    enough (below), bounded to 100,000 messages, the rest through the bitmaps.
+--
+-- Orders: newest first (keyset on id); relevance (the default): the newest 300 matches (or all
 -- of them, if fewer) ranked by ts_rank_cd — cover density, so words close together beat words
--- far apart — times a recency factor from 1.5 (now) falling to 0.5 (long ago; 1.0 after 30
--- days), keyset on (key, id); then, phase 2, the older matches newest first.
+-- far apart — of the query as typed (substring and prefix matches count a tenth), times a
+-- recency factor from 1.5 (now) falling to 0.5 (long ago; 1.0 after 30 days), keyset on
+-- (key, id); then, phase 2, the older matches newest first.
 CREATE FUNCTION chatd_search_page(
     p_user bigint,
     p_terms text[], p_modes integer[], p_groups integer[],
@@ -499,26 +561,41 @@ CREATE FUNCTION chatd_search_page(
     p_since timestamptz, p_until timestamptz,
     p_newest boolean, p_snapshot bigint, p_ref timestamptz,
     p_phase integer, p_after_key bigint, p_after_id bigint, p_limit integer)
-RETURNS jsonb LANGUAGE plpgsql STABLE
--- jit off: compiling one of these plans costs more than running it. Bitmap and sort settings
--- are changed inside (SET LOCAL) and restored when the function returns.
-SET jit = off SET enable_seqscan = off SET enable_bitmapscan = on SET enable_sort = on
+RETURNS jsonb LANGUAGE plpgsql  -- VOLATILE only because it runs EXPLAIN and set_config; it writes nothing
+-- jit off: compiling one of these plans costs more than running it. The scan settings are
+-- changed inside (set_config, local) and restored when the function returns.
+SET jit = off SET max_parallel_workers_per_gather = 0
+SET enable_seqscan = off SET enable_indexscan = on SET enable_bitmapscan = on SET enable_sort = on
 AS $$
 DECLARE
-    cap constant integer := 1000;
+    cap constant integer := 1000;       -- matches counted up to
+    candidates constant integer := 300; -- newest matches ranked by relevance (Synapse: 500)
+    recent constant integer := 20000;   -- newest messages looked at for a very common word
     chans bigint[];
     froms bigint[];
     not_froms bigint[];
     q tsquery;
     rq tsquery;
+    xq tsquery;
     snap bigint;
     ref timestamptz := coalesce(p_ref, now());
-    lo bigint := 0;
-    cond text := 's.channel_id = ANY($1) AND s.id <= $2 AND s.id >= $8';
+    cond text := 's.channel_id = ANY($1)';
+    filt text;
+    total float8 := greatest((SELECT reltuples FROM pg_class WHERE oid = 'message_search'::regclass), 1);
+    plan jsonb;
+    est float8;
+    dense float8;
+    common boolean := false;
+    m integer := 0;
+    below_cursor integer := 0;
     n integer;
+    k integer;
     phase integer := coalesce(p_phase, 1);
     after_id bigint := coalesce(p_after_id, 9223372036854775807);
+    -- below this id: the cursor's (newest), or also below the ranked candidates (relevance, phase 2)
+    bound bigint := CASE WHEN NOT p_newest AND phase = 2 THEN least(after_id, p_after_key) ELSE after_id END;
     min_cand bigint;
+    cand bigint[];
     ids bigint[] := '{}';
     keys bigint[] := '{}';
     phases integer[] := '{}';
@@ -527,8 +604,8 @@ DECLARE
     more boolean := false;
     needles text[];
     score constant text :=
-        '(1000000 * (coalesce(ts_rank_cd(c.tsv, $12, 1), 0) + 0.1 * coalesce(ts_rank_cd(c.tsv, $3, 1), 0) + 0.001)'
-        ' * (0.5 + 1.0 / (1 + greatest(extract(epoch FROM $13 - c.created_at), 0) / 2592000.0)))::bigint';
+        '(1000000 * (coalesce(ts_rank_cd(t.tsv, $12, 1), 0) + 0.1 * coalesce(ts_rank_cd(t.tsv, $3, 1), 0) + 0.001)'
+        ' * (0.5 + 1.0 / (1 + greatest(extract(epoch FROM $13 - t.created_at), 0) / 2592000.0)))::bigint';
     empty constant jsonb := '{"count": 0, "more": false, "hits": []}';
 BEGIN
     SELECT array_agg(m.channel_id) INTO chans
@@ -536,81 +613,114 @@ BEGIN
     WHERE m.user_id = p_user
       AND (p_in IS NULL OR c.name_key = ANY(p_in))
       AND (p_not_in IS NULL OR c.name_key <> ALL(p_not_in));
+    IF cardinality(chans) = 1 THEN  -- equality: the (channel_id, id) index then walks in id order
+        cond := 's.channel_id = ($1)[1]';
+    END IF;
     IF p_from IS NOT NULL THEN
         SELECT coalesce(array_agg(u.id), '{}') INTO froms FROM users u WHERE u.username_key = ANY(p_from);
-        cond := cond || ' AND s.user_id = ANY($4)';
+        cond := cond || CASE WHEN cardinality(froms) = 1 THEN ' AND s.user_id = ($4)[1]' ELSE ' AND s.user_id = ANY($4)' END;
     END IF;
     IF p_not_from IS NOT NULL THEN
         SELECT coalesce(array_agg(u.id), '{}') INTO not_froms FROM users u WHERE u.username_key = ANY(p_not_from);
         cond := cond || ' AND s.user_id <> ALL($5)';
     END IF;
-    q := chatd_search_query(p_terms, p_modes, p_groups, true);
-    IF q IS NOT NULL THEN
-        cond := cond || ' AND s.tsv @@ $3';
-        rq := chatd_search_query(p_terms, p_modes, p_groups, false, true);
-    END IF;
+    q := chatd_search_query(p_terms, p_modes, p_groups, 'match');
+    rq := chatd_search_query(p_terms, p_modes, p_groups, 'rank');
+    xq := chatd_search_query(p_terms, p_modes, p_groups, 'exclude');
     snap := coalesce(p_snapshot, (SELECT max(id) FROM message_search));
     -- Nothing to narrow by (only punctuation typed): no results rather than everything.
     IF chans IS NULL OR snap IS NULL OR froms = '{}'
-       OR (q IS NULL AND p_from IS NULL AND p_not_from IS NULL AND p_in IS NULL AND p_not_in IS NULL
-           AND p_since IS NULL AND p_until IS NULL) THEN
+       OR (q IS NULL AND xq IS NULL AND p_from IS NULL AND p_not_from IS NULL AND p_in IS NULL
+           AND p_not_in IS NULL AND p_since IS NULL AND p_until IS NULL) THEN
         RETURN empty;
     END IF;
     IF p_since IS NOT NULL THEN
-        lo := chatd_search_id_at(p_since - interval '1 minute');
         cond := cond || ' AND s.created_at >= $6';
     END IF;
     IF p_until IS NOT NULL THEN
-        snap := least(snap, chatd_search_id_at(p_until + interval '1 minute'));
         cond := cond || ' AND s.created_at < $7';
     END IF;
+    IF p_snapshot IS NOT NULL THEN  -- (on a first page it holds anyway)
+        cond := cond || ' AND s.id <= $2';
+    END IF;
+    IF xq IS NOT NULL THEN  -- a filter, not an index condition: the index would read every excluded word
+        cond := cond || ' AND NOT s.tsv @@ $14';
+    END IF;
+    filt := cond;
+    IF q IS NOT NULL THEN
+        cond := cond || ' AND s.tsv @@ $3';
+    END IF;
+    EXECUTE 'EXPLAIN (FORMAT JSON) SELECT 1 FROM message_search s WHERE ' || cond
+        INTO plan USING chans, snap, q, froms, not_froms, p_since, p_until, NULL::bigint, NULL::bigint, NULL::integer,
+                        NULL::bigint, NULL::tsquery, NULL::timestamptz, xq;
+    est := (plan -> 0 -> 'Plan' ->> 'Plan Rows')::float8;
+    -- Walking for k costs k / density messages, each checked against q (the bigger q, the dearer);
+    -- the bitmaps cost every match: the walk is cheaper when the matches number more than
+    -- sqrt(k × messages × walk-to-bitmap cost ratio) — twice that, as the estimate may be high.
+    dense := 2 * sqrt(total * (0.15 + 0.015 * coalesce(numnode(q), 0)));
+    k := CASE WHEN p_newest OR phase = 2 THEN p_limit + 1 ELSE candidates END;
 
-    EXECUTE 'SELECT count(*) FROM (SELECT 1 FROM message_search s WHERE ' || cond || ' LIMIT ' || (cap + 1) || ') x'
-        INTO n USING chans, snap, q, froms, not_froms, p_since, p_until, lo;
+    -- 1. A very common word: look at the newest messages rather than at its bitmap.
+    IF rq IS NOT NULL THEN
+        EXECUTE 'EXPLAIN (FORMAT JSON) SELECT 1 FROM message_search s WHERE s.tsv @@ $1' INTO plan USING rq;
+        common := (plan -> 0 -> 'Plan' ->> 'Plan Rows')::float8 > 0.1 * total;
+    END IF;
+    IF common THEN  -- (the newest `recent` ids, read through an index range, whoever may see them)
+        PERFORM set_config('enable_bitmapscan', 'off', true);
+        EXECUTE 'SELECT (count(*) FILTER (WHERE s.tsv @@ $3))::integer, '
+            '(count(*) FILTER (WHERE s.tsv @@ $3 AND s.id < $9))::integer FROM message_search s WHERE ' || filt
+            || ' AND s.id > $15'
+            INTO m, below_cursor USING chans, snap, q, froms, not_froms, p_since, p_until, NULL::bigint,
+                         bound, NULL::integer, NULL::bigint,
+                         NULL::tsquery, NULL::timestamptz, xq, snap - recent;
+        PERFORM set_config('enable_bitmapscan', 'on', true);
+    END IF;
+    -- 2. The capped count: through the bitmaps when there are words to look up.
+    IF common AND (snap <= recent OR m > cap) THEN  -- all there is, or more than enough
+        n := least(m, cap + 1);
+    ELSE
+        PERFORM set_config('enable_indexscan', (rq IS NULL)::text, true);
+        EXECUTE 'SELECT count(*) FROM (SELECT 1 FROM message_search s WHERE ' || cond || ' LIMIT ' || (cap + 1) || ') x'
+            INTO n USING chans, snap, q, froms, not_froms, p_since, p_until, NULL::bigint, NULL::bigint, NULL::integer,
+                         NULL::bigint, NULL::tsquery, NULL::timestamptz, xq;
+        PERFORM set_config('enable_indexscan', 'on', true);
+        common := common AND below_cursor >= k;
+    END IF;
     IF n = 0 THEN
         RETURN empty;
     END IF;
 
-    IF p_newest OR phase = 2 THEN
-        IF n > cap THEN  -- many: walk back from the newest
-            PERFORM set_config('enable_bitmapscan', 'off', true), set_config('enable_sort', 'off', true);
-            EXECUTE 'SELECT array_agg(id) FROM (SELECT s.id FROM message_search s WHERE ' || cond
-                || ' AND s.id < $9 ORDER BY s.id DESC LIMIT $10) x'
-                INTO got USING chans, snap, q, froms, not_froms, p_since, p_until, lo,
-                               least(after_id, coalesce(p_after_key, after_id)), p_limit + 1;
-        ELSE  -- few: all of them through the index, then sorted (OFFSET 0 keeps the plan apart)
-            EXECUTE 'SELECT array_agg(id) FROM (SELECT id FROM (SELECT s.id FROM message_search s WHERE ' || cond
-                || ' OFFSET 0) a WHERE id < $9 ORDER BY id DESC LIMIT $10) x'
-                INTO got USING chans, snap, q, froms, not_froms, p_since, p_until, lo, after_id, p_limit + 1;
-        END IF;
-        ids := coalesce(got, '{}');
+    -- 3. The newest k matches (common: proven near; without words: the planner picks from the
+    --    channel and author indexes; else expected dense enough).
+    IF p_newest OR phase = 2 THEN  -- phase 2 of relevance: older than the ranked ones (p_after_key)
+        ids := chatd_search_newest(cond, common OR (n > cap AND (rq IS NULL OR est > dense * sqrt(k))), k,
+                                   bound,
+                                   chans, snap, q, froms, not_froms, p_since, p_until, xq);
         keys := array_fill(CASE WHEN p_newest THEN 0 ELSE p_after_key END, ARRAY[cardinality(ids)]);
         phases := array_fill(CASE WHEN p_newest THEN 1 ELSE 2 END, ARRAY[cardinality(ids)]);
         min_cand := p_after_key;
     ELSE
-        IF n > cap THEN
-            PERFORM set_config('enable_bitmapscan', 'off', true), set_config('enable_sort', 'off', true);
-        END IF;
-        EXECUTE 'WITH c AS MATERIALIZED (SELECT s.id, s.tsv, s.created_at FROM message_search s WHERE ' || cond
-            || CASE WHEN n > cap THEN ' ORDER BY s.id DESC LIMIT ' || cap ELSE ' OFFSET 0' END
-            || '), r AS (SELECT c.id, ' || score || ' AS k FROM c)'
-            || ' SELECT (SELECT min(id) FROM c), array_agg(id), array_agg(k) FROM (SELECT id, k FROM r'
-            || ' WHERE $11::bigint IS NULL OR (k, id) < ($11, $9) ORDER BY k DESC, id DESC LIMIT $10) x'
-            INTO min_cand, got, got_keys
-            USING chans, snap, q, froms, not_froms, p_since, p_until, lo, after_id, p_limit + 1,
-                  p_after_key, rq, ref;
+        cand := chatd_search_newest(cond, common OR (n > cap AND (rq IS NULL OR est > dense * sqrt(k))), k,
+                                    snap + 1, chans, snap, q, froms, not_froms, p_since, p_until, xq);
+        min_cand := (SELECT min(x) FROM unnest(cand) AS x);
+        SELECT array_agg(id ORDER BY key DESC, id DESC), array_agg(key ORDER BY key DESC, id DESC) INTO got, got_keys
+        FROM (SELECT r.id, r.key FROM (
+                  SELECT t.id, (1000000 * (coalesce(ts_rank_cd(t.tsv, rq, 1), 0) + 0.1 * coalesce(ts_rank_cd(t.tsv, q, 1), 0)
+                                + 0.001) * (0.5 + 1.0 / (1 + greatest(extract(epoch FROM ref - t.created_at), 0)
+                                                           / 2592000.0)))::bigint AS key
+                  FROM message_search t WHERE t.id = ANY(cand)) r
+              WHERE p_after_key IS NULL OR (r.key, r.id) < (p_after_key, after_id)
+              ORDER BY r.key DESC, r.id DESC LIMIT p_limit + 1) x;
         ids := coalesce(got, '{}');
         keys := coalesce(got_keys, '{}');
         phases := array_fill(1, ARRAY[cardinality(ids)]);
-        IF cardinality(ids) <= p_limit AND n > cap THEN  -- the ranked ones end here: go on, older first
-            PERFORM set_config('enable_bitmapscan', 'off', true), set_config('enable_sort', 'off', true);
-            EXECUTE 'SELECT array_agg(id) FROM (SELECT s.id FROM message_search s WHERE ' || cond
-                || ' AND s.id < $9 ORDER BY s.id DESC LIMIT $10) x'
-                INTO got USING chans, snap, q, froms, not_froms, p_since, p_until, lo, min_cand,
-                               p_limit + 1 - cardinality(ids);
-            ids := ids || coalesce(got, '{}');
-            keys := keys || array_fill(min_cand, ARRAY[coalesce(cardinality(got), 0)]);
-            phases := phases || array_fill(2, ARRAY[coalesce(cardinality(got), 0)]);
+        IF cardinality(ids) <= p_limit AND n > cardinality(cand) THEN  -- the ranked ones end: older, newest first
+            got := chatd_search_newest(cond, n > cap AND (rq IS NULL OR est > dense * sqrt(p_limit + 1)),
+                                       p_limit + 1 - cardinality(ids), min_cand,
+                                       chans, snap, q, froms, not_froms, p_since, p_until, xq);
+            ids := ids || got;
+            keys := keys || array_fill(min_cand, ARRAY[cardinality(got)]);
+            phases := phases || array_fill(2, ARRAY[cardinality(got)]);
         END IF;
     END IF;
     needles := chatd_search_needles(p_terms, p_modes);

@@ -1,8 +1,8 @@
 """Admin commands of the ``chatd`` CLI that act on the database beside a running daemon.
 
 ``chatd user add|list|passwd|disable|enable|promote|demote|token`` (``users``), ``chatd sessions
-list|revoke`` (``sessions``), ``chatd invite create|list|revoke`` (``invites``) and ``chatd post``
-(``post``). They work whether or not chatd is running; when it is, the daemon hears about revoked
+list|revoke`` (``sessions``), ``chatd invite create|list|revoke`` (``invites``), ``chatd post`` (``post``)
+and ``chatd search reindex`` (``search``). They work whether or not chatd is running; when it is, the daemon hears about revoked
 sessions, disabled users and posted messages through LISTEN/NOTIFY (``session_revoked``,
 ``user_disabled``, ``chatd_events``) and acts at once.
 
@@ -12,7 +12,7 @@ with a message on stderr), 2 usage error.
 
 from __future__ import annotations
 
-from chatd.admin import invites, post, sessions, users
+from chatd.admin import invites, post, search, sessions, users
 from chatd.admin.common import AddCommon, SubParsers
 
 
@@ -22,3 +22,4 @@ def add_commands(sub: SubParsers, common: AddCommon) -> None:
     sessions.add_commands(sub, common)
     invites.add_commands(sub, common)
     post.add_commands(sub, common)
+    search.add_commands(sub, common)

@@ -18,6 +18,7 @@ import hashlib
 import logging
 import re
 import sys
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -129,12 +130,19 @@ async def apply_migrations(db: Database, folder: Path | None = None) -> list[Mig
     return applied_now
 
 
+BACKFILL_LOG_SECS = 5.0  # a progress line this often: 1M messages take a few minutes
+
+
 async def finish_backfills(db: Database) -> None:
     """Do what migrations left for batches (a no-op once done, and before 0003)."""
     if await db.fetchval("migrate.has_search", "SELECT to_regclass('search_backfill') IS NOT NULL"):
+        last = time.monotonic()
 
         def progress(done: int, left: int) -> None:
-            log.info("event=search.backfill indexed=%d left=%d", done, left)
+            nonlocal last
+            if time.monotonic() - last >= BACKFILL_LOG_SECS:
+                last = time.monotonic()
+                log.info("event=search.backfill indexed=%d left=%d", done, left)
 
         indexed = await search.backfill(db, progress=progress)
         if indexed:
