@@ -26,6 +26,8 @@ export class Session {
     this.clockOffsetMs = 0;
     /** The channel on screen, or null. */
     this.activeId = null;
+    /** The optional capabilities the server announced in hello (PROTOCOL.md §13). */
+    this.features = new Set();
   }
 
   /** My user id, or null before the first hello. */
@@ -51,6 +53,7 @@ export class Session {
     }
     this.me.display = user.display;
     this.limits = { ...this.limits, ...(ok.limits ?? {}) };
+    this.features = new Set(Array.isArray(ok.features) ? ok.features.filter((f) => typeof f === 'string') : []);
     if (Number.isSafeInteger(ok.server_time)) this.clockOffsetMs = ok.server_time - now;
     return first ? 'first' : 'again';
   }
