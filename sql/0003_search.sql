@@ -372,16 +372,28 @@ CREATE FUNCTION chatd_search_expand(t text) RETURNS tsquery LANGUAGE sql STABLE 
     WHERE char_length(f) >= 3
 $$;
 
+-- How many messages the planner expects to match `q` (its statistics of the most common words).
+CREATE FUNCTION chatd_search_estimate(q tsquery) RETURNS float8 LANGUAGE plpgsql AS $$
+DECLARE
+    plan jsonb;
+BEGIN
+    EXECUTE 'EXPLAIN (FORMAT JSON) SELECT 1 FROM message_search s WHERE s.tsv @@ $1' INTO plan USING q;
+    RETURN (plan -> 0 -> 'Plan' ->> 'Plan Rows')::float8;
+END
+$$;
+
 -- The terms of a query as one tsquery. p_modes: 1 prefix, 2 exact (a quoted phrase: no
 -- substring matches), 4 excluded, 8 a marker lexeme taken as it is (' has:link'). Terms of one
 -- group are alternatives (OR); groups must all match. `what`:
 --   'match'   the terms to find; a word of 3+ characters also matches the lexicon words that
---             contain it, and the last part of a token the words that start with it;
+--             contain it, and the last part of a token the words that start with it — unless it
+--             is a common word itself (in over 1000 messages: "the" must not also find
+--             "other", "there", "then"…, and their index entries would cost tens of ms);
 --   'rank'    the same terms, only as written (relevance counts those fully);
 --   'exclude' the excluded terms, as written (any of them excludes a message: "-test" must not
 --             exclude "latest").
 CREATE FUNCTION chatd_search_query(p_terms text[], p_modes integer[], p_groups integer[], what text)
-RETURNS tsquery LANGUAGE plpgsql STABLE AS $$
+RETURNS tsquery LANGUAGE plpgsql AS $$
 DECLARE
     groups tsquery[] := '{}';
     keys integer[] := '{}';
@@ -397,8 +409,9 @@ BEGIN
         IF p_modes[i] & 8 <> 0 THEN
             q := chatd_search_quote(p_terms[i])::tsquery;
         ELSE
-            q := chatd_search_term(p_terms[i], p_modes[i] & 1 <> 0, expand AND p_modes[i] & 3 = 0);
-            IF expand AND p_modes[i] & 3 = 0 THEN
+            q := chatd_search_term(p_terms[i], p_modes[i] & 1 <> 0, false);
+            IF expand AND p_modes[i] & 3 = 0 AND (q IS NULL OR chatd_search_estimate(q) <= 1000) THEN
+                q := chatd_search_term(p_terms[i], false, true);
                 x := chatd_search_expand(p_terms[i]);
                 q := CASE WHEN q IS NULL THEN x WHEN x IS NULL THEN q ELSE q || x END;
             END IF;
@@ -545,15 +558,16 @@ $$;
 -- 1. a word in over 10 % of messages (the planner's statistics know those) would cost tens of
 --    milliseconds as a bitmap; the newest 20,000 messages are looked at instead (~6 ms): k
 --    matches there, and the walk is short; more than 1000, and so is the count;
--- 2. otherwise a capped count through the bitmaps (LIMIT 1001, never a walk: ~1-10 ms);
--- 3. up to 1000 matches: bitmaps and sort. More: a walk if the planner expects them dense
---    enough (below), bounded to 100,000 messages, the rest through the bitmaps.
+-- 2. few expected (below): one pass through the bitmaps counts them and keeps the newest k;
+-- 3. otherwise a capped count through the bitmaps (LIMIT 1001, never a walk: ~1-10 ms); up to
+--    1000 matches: bitmaps and sort; more: a walk, bounded to 100,000 messages, the rest
+--    through the bitmaps.
 --
 -- Orders: newest first (keyset on id); relevance (the default): the newest 300 matches (or all
 -- of them, if fewer) ranked by ts_rank_cd — cover density, so words close together beat words
--- far apart — of the query as typed (substring and prefix matches count a tenth), times a
--- recency factor from 1.5 (now) falling to 0.5 (long ago; 1.0 after 30 days), keyset on
--- (key, id); then, phase 2, the older matches newest first.
+-- far apart — of the query as typed (a message matching only by substring or prefix ranks as
+-- 0), times a recency factor from 1.5 (now) falling to 0.5 (long ago; 1.0 after 30 days),
+-- keyset on (key, id); then, phase 2, the older matches newest first.
 CREATE FUNCTION chatd_search_page(
     p_user bigint,
     p_terms text[], p_modes integer[], p_groups integer[],
@@ -586,6 +600,7 @@ DECLARE
     est float8;
     dense float8;
     common boolean := false;
+    walk boolean := false;
     m integer := 0;
     below_cursor integer := 0;
     n integer;
@@ -596,6 +611,7 @@ DECLARE
     bound bigint := CASE WHEN NOT p_newest AND phase = 2 THEN least(after_id, p_after_key) ELSE after_id END;
     min_cand bigint;
     cand bigint[];
+    pre bigint[];  -- the newest k, when the count's pass found them too
     ids bigint[] := '{}';
     keys bigint[] := '{}';
     phases integer[] := '{}';
@@ -603,9 +619,6 @@ DECLARE
     got_keys bigint[];
     more boolean := false;
     needles text[];
-    score constant text :=
-        '(1000000 * (coalesce(ts_rank_cd(t.tsv, $12, 1), 0) + 0.1 * coalesce(ts_rank_cd(t.tsv, $3, 1), 0) + 0.001)'
-        ' * (0.5 + 1.0 / (1 + greatest(extract(epoch FROM $13 - t.created_at), 0) / 2592000.0)))::bigint';
     empty constant jsonb := '{"count": 0, "more": false, "hits": []}';
 BEGIN
     SELECT array_agg(m.channel_id) INTO chans
@@ -675,39 +688,50 @@ BEGIN
                          NULL::tsquery, NULL::timestamptz, xq, snap - recent;
         PERFORM set_config('enable_bitmapscan', 'on', true);
     END IF;
-    -- 2. The capped count: through the bitmaps when there are words to look up.
+    -- 2. The count (capped), and the newest k.
+    walk := common AND below_cursor >= k;
     IF common AND (snap <= recent OR m > cap) THEN  -- all there is, or more than enough
         n := least(m, cap + 1);
-    ELSE
+    ELSIF rq IS NOT NULL AND NOT common AND est <= dense * sqrt(k) THEN
+        -- Few expected: one pass through the bitmaps counts them and keeps the newest k.
+        PERFORM set_config('enable_indexscan', 'off', true);
+        EXECUTE 'SELECT count(*)::integer, (array_agg(s.id ORDER BY s.id DESC) FILTER (WHERE s.id < $9))[1:$10] '
+            'FROM message_search s WHERE ' || cond
+            INTO n, pre USING chans, snap, q, froms, not_froms, p_since, p_until, NULL::bigint,
+                              CASE WHEN p_newest OR phase = 2 THEN bound ELSE snap + 1 END, k, NULL::bigint,
+                              NULL::tsquery, NULL::timestamptz, xq;
+        PERFORM set_config('enable_indexscan', 'on', true);
+        pre := coalesce(pre, '{}');
+    ELSE  -- through the bitmaps when there are words to look up (a walk is the trap)
         PERFORM set_config('enable_indexscan', (rq IS NULL)::text, true);
         EXECUTE 'SELECT count(*) FROM (SELECT 1 FROM message_search s WHERE ' || cond || ' LIMIT ' || (cap + 1) || ') x'
             INTO n USING chans, snap, q, froms, not_froms, p_since, p_until, NULL::bigint, NULL::bigint, NULL::integer,
                          NULL::bigint, NULL::tsquery, NULL::timestamptz, xq;
         PERFORM set_config('enable_indexscan', 'on', true);
-        common := common AND below_cursor >= k;
+        -- Without words (only from:, in:, dates) the planner picks from the channel and author
+        -- indexes; with words, walk only where the planner expects the matches dense enough.
+        walk := walk OR (n > cap AND (rq IS NULL OR est > dense * sqrt(k)));
     END IF;
     IF n = 0 THEN
         RETURN empty;
     END IF;
 
-    -- 3. The newest k matches (common: proven near; without words: the planner picks from the
-    --    channel and author indexes; else expected dense enough).
+    -- 3. The page.
     IF p_newest OR phase = 2 THEN  -- phase 2 of relevance: older than the ranked ones (p_after_key)
-        ids := chatd_search_newest(cond, common OR (n > cap AND (rq IS NULL OR est > dense * sqrt(k))), k,
-                                   bound,
-                                   chans, snap, q, froms, not_froms, p_since, p_until, xq);
+        ids := coalesce(pre, chatd_search_newest(cond, walk, k, bound, chans, snap, q, froms, not_froms, p_since,
+                                                 p_until, xq));
         keys := array_fill(CASE WHEN p_newest THEN 0 ELSE p_after_key END, ARRAY[cardinality(ids)]);
         phases := array_fill(CASE WHEN p_newest THEN 1 ELSE 2 END, ARRAY[cardinality(ids)]);
         min_cand := p_after_key;
     ELSE
-        cand := chatd_search_newest(cond, common OR (n > cap AND (rq IS NULL OR est > dense * sqrt(k))), k,
-                                    snap + 1, chans, snap, q, froms, not_froms, p_since, p_until, xq);
+        cand := coalesce(pre, chatd_search_newest(cond, walk, k, snap + 1, chans, snap, q, froms, not_froms, p_since,
+                                                  p_until, xq));
         min_cand := (SELECT min(x) FROM unnest(cand) AS x);
         SELECT array_agg(id ORDER BY key DESC, id DESC), array_agg(key ORDER BY key DESC, id DESC) INTO got, got_keys
         FROM (SELECT r.id, r.key FROM (
-                  SELECT t.id, (1000000 * (coalesce(ts_rank_cd(t.tsv, rq, 1), 0) + 0.1 * coalesce(ts_rank_cd(t.tsv, q, 1), 0)
-                                + 0.001) * (0.5 + 1.0 / (1 + greatest(extract(epoch FROM ref - t.created_at), 0)
-                                                           / 2592000.0)))::bigint AS key
+                  SELECT t.id, (1000000 * (coalesce(ts_rank_cd(t.tsv, rq, 1), 0) + 0.001)
+                                * (0.5 + 1.0 / (1 + greatest(extract(epoch FROM ref - t.created_at), 0)
+                                                / 2592000.0)))::bigint AS key
                   FROM message_search t WHERE t.id = ANY(cand)) r
               WHERE p_after_key IS NULL OR (r.key, r.id) < (p_after_key, after_id)
               ORDER BY r.key DESC, r.id DESC LIMIT p_limit + 1) x;
@@ -745,16 +769,29 @@ END
 $$;
 
 -- Words of the lexicon that look like `t` (trigram similarity) and occur in a message p_user can
--- read now: the spelling suggestions of an empty result, best first.
+-- read now: the spelling suggestions of an empty result, best first. At most 8 candidates are
+-- checked, each by one index probe (EXECUTE: planned with the word known).
 CREATE FUNCTION chatd_search_similar(p_user bigint, t text, p_limit integer) RETURNS text[]
-LANGUAGE sql STABLE SET jit = off AS $$
-    SELECT coalesce(array_agg(w.word ORDER BY w.sim DESC, w.word), '{}')
-    FROM (SELECT word, similarity(word, f) AS sim
-          FROM search_words, (SELECT chatd_search_fold(t) AS f) x
-          WHERE word % f AND word <> f
-          ORDER BY sim DESC, word LIMIT 8) w
-    WHERE EXISTS (SELECT 1 FROM message_search s
-                  WHERE s.tsv @@ chatd_search_quote(w.word)::tsquery
-                    AND s.channel_id IN (SELECT channel_id FROM channel_members WHERE user_id = p_user))
-    LIMIT p_limit
+LANGUAGE plpgsql SET jit = off SET enable_seqscan = off AS $$
+DECLARE
+    chans bigint[] := ARRAY(SELECT channel_id FROM channel_members WHERE user_id = p_user);
+    f text := chatd_search_fold(t);
+    found text[] := '{}';
+    w text;
+    seen boolean;
+BEGIN
+    IF f IS NULL OR char_length(f) < 3 THEN
+        RETURN found;
+    END IF;
+    FOR w IN EXECUTE 'SELECT word FROM search_words WHERE word % $1 AND word <> $1 '
+                     'ORDER BY similarity(word, $1) DESC, word LIMIT 8' USING f LOOP
+        EXECUTE 'SELECT EXISTS (SELECT 1 FROM message_search s WHERE s.tsv @@ $1 AND s.channel_id = ANY($2))'
+            INTO seen USING chatd_search_quote(w)::tsquery, chans;
+        IF seen THEN
+            found := found || w;
+            EXIT WHEN cardinality(found) >= p_limit;
+        END IF;
+    END LOOP;
+    RETURN found;
+END
 $$;

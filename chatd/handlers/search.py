@@ -69,7 +69,7 @@ async def search(peer: Peer, frame: Search, _: Grant | None) -> None:
     query = searchlang.parse(frame.q, frame.tz)
     try:
         page = await _page(peer, query, newest, position, frame.limit)
-        suggestions = await _suggest(peer, query, newest, frame.tz) if position is None and not page.count else []
+        suggestions = await _suggest(peer, query, frame.tz) if position is None and not page.count else []
     except QueryTimeout:
         log.warning("event=search.timeout user=%d q_chars=%d", peer.user_id, len(frame.q))
         raise Refuse(UNAVAILABLE, "the search took too long; try again, or narrow it", retry=True) from None
@@ -107,7 +107,7 @@ def _keys(values: list[str], key: Any) -> list[str] | None:
     return [key(v) for v in values] if values else None
 
 
-async def _suggest(peer: Peer, query: Query, newest: bool, tz: str | None) -> list[SuggestionInfo]:
+async def _suggest(peer: Peer, query: Query, tz: str | None) -> list[SuggestionInfo]:
     """Queries that find something where ``query`` found nothing, each checked, best first:
     a respelling from words in the user's channels; all channels instead of ``in:``; any date;
     without the part whose removal finds the most."""
@@ -119,7 +119,8 @@ async def _suggest(peer: Peer, query: Query, newest: bool, tz: str | None) -> li
         if probes >= MAX_SUGGESTION_PROBES:
             return None
         probes += 1
-        page = await _page(peer, searchlang.parse(text, tz), newest, None, 1)
+        # newest first: the count and one hit, without ranking candidates (cheaper)
+        page = await _page(peer, searchlang.parse(text, tz), True, None, 1)
         return page if page.count else None
 
     items = query.items
