@@ -77,6 +77,23 @@ async def db_dsn(pg_cluster: EmbeddedCluster, aio_loop: None) -> AsyncIterator[s
                 await admin.execute("t.drop", f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
+_empty_counter = itertools.count()
+
+
+@pytest.fixture
+async def empty_db(pg_cluster: EmbeddedCluster, aio_loop: None) -> AsyncIterator[Database]:
+    """A database with nothing in it (not cloned from the migrated template); dropped after."""
+    name = f"empty_{os.getpid()}_{next(_empty_counter)}"
+    async with open_database(pg_cluster.dsn_for("postgres"), 2, 10) as admin:
+        await admin.execute("t.create", f'CREATE DATABASE "{name}"')
+        try:
+            async with open_database(pg_cluster.dsn_for(name), 4, 10) as db:
+                yield db
+        finally:
+            with trio.CancelScope(shield=True):
+                await admin.execute("t.drop", f'DROP DATABASE "{name}" WITH (FORCE)')
+
+
 @pytest.fixture
 async def db(db_dsn: str) -> AsyncIterator[Database]:
     async with open_database(db_dsn, 10, 10) as database:

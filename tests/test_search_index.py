@@ -4,35 +4,18 @@ batches; ``chatd search reindex`` repairs the index while messages keep arriving
 from __future__ import annotations
 
 import shutil
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
 import trio
 
 from chatd.cli import main
-from chatd.pgcluster import EmbeddedCluster
-from chatd.store import Database, apply_migrations, open_database
+from chatd.store import Database, apply_migrations
 from chatd.store import search as search_store
 from chatd.store.migrate import default_sql_dir
 from tests.helpers.client import connect, general_id, register
 from tests.helpers.memory import MemoryDaemon
 from tests.helpers.search import bodies, post_many
-
-_counter = iter(range(10**6))
-
-
-@pytest.fixture
-async def fresh_db(pg_cluster: EmbeddedCluster, aio_loop: None) -> AsyncIterator[Database]:
-    name = f"fresh_search_{next(_counter)}"
-    async with open_database(pg_cluster.dsn_for("postgres"), 2, 10) as admin:
-        await admin.execute("t.create", f'CREATE DATABASE "{name}"')
-        try:
-            async with open_database(pg_cluster.dsn_for(name), 4, 10) as db:
-                yield db
-        finally:
-            with trio.CancelScope(shield=True):
-                await admin.execute("t.drop", f'DROP DATABASE "{name}" WITH (FORCE)')
 
 
 async def _indexed(db: Database) -> int:
@@ -40,28 +23,28 @@ async def _indexed(db: Database) -> int:
     return n
 
 
-async def test_migration_indexes_the_messages_that_existed_before_it(fresh_db: Database, tmp_path: Path) -> None:
+async def test_migration_indexes_the_messages_that_existed_before_it(empty_db: Database, tmp_path: Path) -> None:
     before = tmp_path / "sql"
     before.mkdir()
     for f in sorted(default_sql_dir().glob("000[12]_*.sql")):
         shutil.copy(f, before / f.name)
-    await apply_migrations(fresh_db, before)
-    user = await fresh_db.fetchval(
+    await apply_migrations(empty_db, before)
+    user = await empty_db.fetchval(
         "t.user", "INSERT INTO users (username, username_key, display_name, password_hash) "
         "VALUES ('old', 'old', 'Old', 'x') RETURNING id")
-    ch = await fresh_db.fetchval("t.ch", "INSERT INTO channels (name, name_key) VALUES ('archive', 'archive') RETURNING id")
-    await fresh_db.execute("t.member", "INSERT INTO channel_members (channel_id, user_id) VALUES ($1, $2)", ch, user)
-    await post_many(fresh_db, ch, user, [f"legacy note {i} about gardening" for i in range(4500)])
+    ch = await empty_db.fetchval("t.ch", "INSERT INTO channels (name, name_key) VALUES ('archive', 'archive') RETURNING id")
+    await empty_db.execute("t.member", "INSERT INTO channel_members (channel_id, user_id) VALUES ($1, $2)", ch, user)
+    await post_many(empty_db, ch, user, [f"legacy note {i} about gardening" for i in range(4500)])
 
-    await apply_migrations(fresh_db)  # 0003, then its backfill in batches
+    await apply_migrations(empty_db)  # 0003, then its backfill in batches
 
-    assert await _indexed(fresh_db) == 4500
-    assert await fresh_db.fetchval("t.below", "SELECT below FROM search_backfill") == 1
+    assert await _indexed(empty_db) == 4500
+    assert await empty_db.fetchval("t.below", "SELECT below FROM search_backfill") == 1
     page = await search_store.search_page(
-        fresh_db, user_id=user, terms=search_store.Terms(["gardening"], [0], [1]), scope=search_store.Scope(),
+        empty_db, user_id=user, terms=search_store.Terms(["gardening"], [0], [1]), scope=search_store.Scope(),
         newest=True, position=None, limit=5)
     assert page.count == 1000 and page.capped
-    assert await fresh_db.fetchval("t.word", "SELECT count(*) FROM search_words WHERE word = 'gardening'") == 1
+    assert await empty_db.fetchval("t.word", "SELECT count(*) FROM search_words WHERE word = 'gardening'") == 1
 
 
 async def test_backfill_goes_newest_first_in_batches_and_resumes(db: Database) -> None:

@@ -49,8 +49,8 @@ class MemberInfo(TypedDict):
     presence: NotRequired[Literal["online", "away", "offline"]]
 
 
-class MessageInfo(TypedDict):
-    """A message inside history/around replies: the msg push without its op."""
+class MessageRef(TypedDict):
+    """Where a message is and who wrote it: the first keys of a Message and of a SearchHit."""
 
     ch: int
     seq: int
@@ -59,6 +59,11 @@ class MessageInfo(TypedDict):
     user: int
     name: str
     display: str
+
+
+class MessageInfo(MessageRef):
+    """A message inside history/around replies: the msg push without its op."""
+
     body: str
     cid: bytes
 
@@ -70,17 +75,10 @@ class Limits(TypedDict):
     frame_bytes: int
 
 
-class SearchHitInfo(TypedDict):
+class SearchHitInfo(MessageRef):
     """A search result: where the message is, who wrote it, and a snippet of it with the
     matches as [start, length] pairs in code points of the snippet."""
 
-    ch: int
-    seq: int
-    id: int
-    ts: int
-    user: int
-    name: str
-    display: str
     snippet: str
     hl: list[list[int]]
 

@@ -31,6 +31,11 @@ async def _results(page: ChatPage) -> list[str]:
     return list(await page.js("return [...document.querySelectorAll('#search-list .hit-snippet')].map(e => e.textContent)"))
 
 
+async def _say(page: ChatPage, text: str) -> None:
+    await page.send(text)
+    await page.wait("[...document.querySelectorAll('#message-list .msg')].some(m => m.dataset.status === 'sent')")
+
+
 async def _shortcut(page: ChatPage) -> None:
     scroller = await page.call(page.driver.find_element, By.ID, "scroller")
     await page.call(scroller.send_keys, Keys.CONTROL + Keys.SHIFT + "f")
@@ -44,8 +49,7 @@ async def test_search_click_a_result_and_land_on_it(
         await _seed(server, account.username)
         await page.call(page.driver.set_window_size, 1280, 800)
         await page.log_in(account)
-        await page.send("the quokka drill is on Friday")
-        await page.wait("[...document.querySelectorAll('#message-list .msg')].some(m => m.dataset.status === 'sent')")
+        await _say(page, "the quokka drill is on Friday")
 
         # The shortcut is shown, and opens the panel with the cursor in the box.
         assert "Ctrl+Shift+F" in await page.js("return document.getElementById('search-button').textContent")
@@ -106,8 +110,7 @@ async def test_no_results_offers_a_suggestion_that_works(
     with trio.fail_after(TEST_CEILING_SECS):
         page, account = await new_account(engine, browser_factory, server, "speller", "Pat")
         await page.log_in(account)
-        await page.send("the thermostat firmware is updated")
-        await page.wait("[...document.querySelectorAll('#message-list .msg')].some(m => m.dataset.status === 'sent')")
+        await _say(page, "the thermostat firmware is updated")
         await page.click("#search-button")
         await page.type_into("#search-input", "thermostta")
         await page.wait("!document.getElementById('search-empty').hidden")

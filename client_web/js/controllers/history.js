@@ -97,27 +97,17 @@ export class History {
   }
 
   /** Load the page after the newest message of the detached range (the reader scrolled down). */
-  async loadNewer(ch) {
+  loadNewer(ch) {
     const log = this.channels.log(ch);
-    const range = log?.detached;
-    if (!range || range.state !== 'loaded' || !range.hasNewer || range.loadingNewer || !this._online) return;
-    range.loadingNewer = true;
-    this.changed(ch);
-    try {
-      const ok = await this.conn.request('history', { ch, after: range.lastSeq, limit: HISTORY_PAGE });
-      if (log.detached !== range) return;
-      log.addDetachedNewer(ok.messages ?? [], ok.more);
-    } catch {
-      range.loadingNewer = false; // scrolling again retries
-    }
-    this.changed(ch);
+    if (log?.detached) return this._loadDetached(ch, log, log.detached, false);
+    return Promise.resolve();
   }
 
   /** Load the page before the oldest message shown (the reader scrolled up). */
   async loadOlder(ch) {
     const log = this.channels.log(ch);
     if (log?.detached) {
-      await this._loadDetachedOlder(ch, log, log.detached);
+      await this._loadDetached(ch, log, log.detached, true);
       return;
     }
     if (!log || !log.loaded || !log.hasOlder || log.loadingOlder || !this._online) return;
@@ -133,16 +123,20 @@ export class History {
     this.changed(ch);
   }
 
-  async _loadDetachedOlder(ch, log, range) {
-    if (range.state !== 'loaded' || !range.hasOlder || range.loadingOlder || !this._online) return;
-    range.loadingOlder = true;
+  /** A page of the detached range's history: before its first message, or after its last. */
+  async _loadDetached(ch, log, range, older) {
+    const [has, loading] = older ? ['hasOlder', 'loadingOlder'] : ['hasNewer', 'loadingNewer'];
+    if (range.state !== 'loaded' || !range[has] || range[loading] || !this._online) return;
+    range[loading] = true;
     this.changed(ch);
+    const edge = older ? { before: range.firstSeq } : { after: range.lastSeq };
     try {
-      const ok = await this.conn.request('history', { ch, before: range.firstSeq, limit: HISTORY_PAGE });
+      const ok = await this.conn.request('history', { ch, ...edge, limit: HISTORY_PAGE });
       if (log.detached !== range) return;
-      log.addDetachedOlder(ok.messages ?? [], ok.more);
+      if (older) log.addDetachedOlder(ok.messages ?? [], ok.more);
+      else log.addDetachedNewer(ok.messages ?? [], ok.more);
     } catch {
-      range.loadingOlder = false;
+      range[loading] = false; // scrolling again retries
     }
     this.changed(ch);
   }
