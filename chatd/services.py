@@ -2,12 +2,15 @@
 
 ``start_services`` starts every background task of ``state`` in ``nursery`` (their one owner)
 and returns once they are ready: the hub (channel actors), the presence pusher, the member-event
-pusher, the account-event handlers and the dead-session sweep, the session keeper, and last the
-LISTEN loop (so every handler is in place before the first notification arrives).
+pusher, the account-event handlers and the dead-session sweep, the session keeper, the LISTEN
+loop (last of those, so every handler is in place before the first notification arrives), and
+the search backfill (indexing messages stored before search existed; ends when there are none).
 """
 
 from __future__ import annotations
 
+import logging
+import time
 from typing import Any
 
 import trio
@@ -16,6 +19,13 @@ from chatd.auth import events as auth_events
 from chatd.auth.keeper import keep_sessions
 from chatd.events import RESYNC
 from chatd.state import DaemonState
+from chatd.store import Database, StoreError, Unavailable
+from chatd.store import search as search_store
+
+log = logging.getLogger("chatd.services")
+
+BACKFILL_LOG_SECS = 5.0  # a progress line this often: a million messages take a few minutes
+BACKFILL_RETRY_MAX_SECS = 60.0  # the database away: try again, waiting at most this long
 
 
 async def start_services(nursery: trio.Nursery, state: DaemonState) -> None:
@@ -41,3 +51,34 @@ async def start_services(nursery: trio.Nursery, state: DaemonState) -> None:
     )
     await nursery.start(keep_sessions, state.sessions, state.connections, float(cfg.session_check_secs))
     await nursery.start(state.events.run, state.db)
+    nursery.start_soon(backfill_search, state.db)
+
+
+async def backfill_search(db: Database) -> None:
+    """Index the messages that migration 0003 found, newest first, a batch per transaction,
+    beside the daemon's work (new messages are indexed as they are sent). Returns when none is
+    left — at once on every later start. The database away: retried with backoff; any other
+    failure is logged and ends the task (``chatd search reindex`` finishes the job)."""
+    delay = 1.0
+    last = time.monotonic()
+
+    def progress(done: int, left: int) -> None:
+        nonlocal last
+        if time.monotonic() - last >= BACKFILL_LOG_SECS:
+            last = time.monotonic()
+            log.info("event=search.backfill indexed=%d left=%d", done, left)
+
+    while True:
+        try:
+            indexed = await search_store.backfill(db, progress=progress)
+        except Unavailable as exc:
+            log.warning("event=search.backfill_retry error=%r retry_in=%.0f", str(exc), delay)
+            await trio.sleep(delay)
+            delay = min(delay * 2, BACKFILL_RETRY_MAX_SECS)
+            continue
+        except StoreError:
+            log.exception("event=search.backfill_failed")
+            return
+        if indexed:
+            log.info("event=search.backfill_done indexed=%d", indexed)
+        return

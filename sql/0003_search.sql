@@ -15,9 +15,9 @@
 --   of 3+ characters also matches the words that contain it (its 64 shortest ones), and
 --   spelling suggestions come from here (checked against messages the reader can see).
 --
--- Existing messages are indexed after this file commits, in batches of their own
--- (chatd.store.search.backfill, run by `chatd migrate` and at start-up): this file only records
--- where the backfill starts.
+-- Existing messages are indexed after this file commits, in batches of their own transaction,
+-- by a background task of `chatd serve` (chatd.services.backfill_search; or `chatd search
+-- reindex`): this file only records where the backfill starts, so the migration is quick.
 
 CREATE EXTENSION IF NOT EXISTS pg_trgm;
 CREATE EXTENSION IF NOT EXISTS unaccent;
@@ -506,6 +506,7 @@ CREATE FUNCTION chatd_search_newest(cond text, walk boolean, k integer, below bi
     chans bigint[], snap bigint, q tsquery, froms bigint[], not_froms bigint[],
     since timestamptz, until timestamptz, xq tsquery)
 RETURNS bigint[] LANGUAGE plpgsql
+SET random_page_cost = 1.1
 SET enable_seqscan = off SET enable_indexscan = on SET enable_bitmapscan = on SET enable_sort = on
 AS $$
 DECLARE
@@ -556,8 +557,9 @@ $$;
 -- walks whenever a LIMIT makes it look cheap, which for a rare word whose matches are all old
 -- reads the whole table (255 ms at 1M). Here:
 -- 1. a word in over 10 % of messages (the planner's statistics know those) would cost tens of
---    milliseconds as a bitmap; the newest 20,000 messages are looked at instead (~6 ms): k
---    matches there, and the walk is short; more than 1000, and so is the count;
+--    milliseconds as a bitmap; the newest 20,000 messages the filters keep are looked at
+--    instead (~6 ms): k matches there, and the walk is short; more than 1000, and so is the
+--    count; dense enough, and counting by walking is bounded too;
 -- 2. few expected (below): one pass through the bitmaps counts them and keeps the newest k;
 -- 3. otherwise a capped count through the bitmaps (LIMIT 1001, never a walk: ~1-10 ms); up to
 --    1000 matches: bitmaps and sort; more: a walk, bounded to 100,000 messages, the rest
@@ -576,9 +578,11 @@ CREATE FUNCTION chatd_search_page(
     p_newest boolean, p_snapshot bigint, p_ref timestamptz,
     p_phase integer, p_after_key bigint, p_after_id bigint, p_limit integer)
 RETURNS jsonb LANGUAGE plpgsql  -- VOLATILE only because it runs EXPLAIN and set_config; it writes nothing
--- jit off: compiling one of these plans costs more than running it. The scan settings are
--- changed inside (set_config, local) and restored when the function returns.
-SET jit = off SET max_parallel_workers_per_gather = 0
+-- jit off: compiling one of these plans costs more than running it. random_page_cost 1.1: the
+-- index is read from memory or SSD, and at 4 a channel's own index looked dearer than reading
+-- 40 times as many rows in id order. The scan settings are changed inside (set_config, local)
+-- and restored when the function returns.
+SET jit = off SET max_parallel_workers_per_gather = 0 SET random_page_cost = 1.1
 SET enable_seqscan = off SET enable_indexscan = on SET enable_bitmapscan = on SET enable_sort = on
 AS $$
 DECLARE
@@ -601,6 +605,7 @@ DECLARE
     dense float8;
     common boolean := false;
     walk boolean := false;
+    scanned integer := 0;
     m integer := 0;
     below_cursor integer := 0;
     n integer;
@@ -626,12 +631,15 @@ BEGIN
     WHERE m.user_id = p_user
       AND (p_in IS NULL OR c.name_key = ANY(p_in))
       AND (p_not_in IS NULL OR c.name_key <> ALL(p_not_in));
-    IF cardinality(chans) = 1 THEN  -- equality: the (channel_id, id) index then walks in id order
-        cond := 's.channel_id = ($1)[1]';
+    IF cardinality(chans) = 1 THEN
+        -- one channel: an equality with the id written out (an integer from the database), so the
+        -- planner sees its size and the (channel_id, id) index can walk it in id order
+        cond := format('s.channel_id = %s', chans[1]);
     END IF;
     IF p_from IS NOT NULL THEN
         SELECT coalesce(array_agg(u.id), '{}') INTO froms FROM users u WHERE u.username_key = ANY(p_from);
-        cond := cond || CASE WHEN cardinality(froms) = 1 THEN ' AND s.user_id = ($4)[1]' ELSE ' AND s.user_id = ANY($4)' END;
+        cond := cond || CASE WHEN cardinality(froms) = 1 THEN format(' AND s.user_id = %s', froms[1])
+                             ELSE ' AND s.user_id = ANY($4)' END;
     END IF;
     IF p_not_from IS NOT NULL THEN
         SELECT coalesce(array_agg(u.id), '{}') INTO not_froms FROM users u WHERE u.username_key = ANY(p_not_from);
@@ -678,20 +686,30 @@ BEGIN
         EXECUTE 'EXPLAIN (FORMAT JSON) SELECT 1 FROM message_search s WHERE s.tsv @@ $1' INTO plan USING rq;
         common := (plan -> 0 -> 'Plan' ->> 'Plan Rows')::float8 > 0.1 * total;
     END IF;
-    IF common THEN  -- (the newest `recent` ids, read through an index range, whoever may see them)
-        PERFORM set_config('enable_bitmapscan', 'off', true);
-        EXECUTE 'SELECT (count(*) FILTER (WHERE s.tsv @@ $3))::integer, '
-            '(count(*) FILTER (WHERE s.tsv @@ $3 AND s.id < $9))::integer FROM message_search s WHERE ' || filt
-            || ' AND s.id > $15'
-            INTO m, below_cursor USING chans, snap, q, froms, not_froms, p_since, p_until, NULL::bigint,
-                         bound, NULL::integer, NULL::bigint,
-                         NULL::tsquery, NULL::timestamptz, xq, snap - recent;
-        PERFORM set_config('enable_bitmapscan', 'on', true);
+    IF common THEN
+        -- The newest `recent` messages the filters keep (through the channel's or the author's
+        -- index when there is one of either), among the newest 5 × `recent` ids at most.
+        PERFORM set_config('enable_bitmapscan', 'off', true), set_config('enable_sort', 'off', true);
+        EXECUTE 'SELECT count(*)::integer, (count(*) FILTER (WHERE s.tsv @@ $3))::integer, '
+            '(count(*) FILTER (WHERE s.tsv @@ $3 AND s.id < $9))::integer FROM (SELECT s.id, s.tsv '
+            'FROM message_search s WHERE ' || filt || ' AND s.id > $15 ORDER BY s.id DESC LIMIT ' || recent || ') s'
+            INTO scanned, m, below_cursor USING chans, snap, q, froms, not_froms, p_since, p_until, NULL::bigint,
+                         bound, NULL::integer, NULL::bigint, NULL::tsquery, NULL::timestamptz, xq,
+                         snap - 5 * recent;
+        PERFORM set_config('enable_bitmapscan', 'on', true), set_config('enable_sort', 'on', true);
     END IF;
     -- 2. The count (capped), and the newest k.
     walk := common AND below_cursor >= k;
-    IF common AND (snap <= recent OR m > cap) THEN  -- all there is, or more than enough
+    IF common AND (snap <= 5 * recent OR m > cap) THEN  -- all there is, or more than enough
         n := least(m, cap + 1);
+    ELSIF common AND m > 0 AND (cap + 1.0) * scanned / m <= 5 * recent THEN
+        -- dense: counting up to 1001 by walking is bounded, and cheaper than the word's bitmap
+        PERFORM set_config('enable_bitmapscan', 'off', true), set_config('enable_sort', 'off', true);
+        EXECUTE 'SELECT count(*) FROM (SELECT 1 FROM message_search s WHERE ' || cond
+            || ' ORDER BY s.id DESC LIMIT ' || (cap + 1) || ') x'
+            INTO n USING chans, snap, q, froms, not_froms, p_since, p_until, NULL::bigint, NULL::bigint,
+                         NULL::integer, NULL::bigint, NULL::tsquery, NULL::timestamptz, xq;
+        PERFORM set_config('enable_bitmapscan', 'on', true), set_config('enable_sort', 'on', true);
     ELSIF rq IS NOT NULL AND NOT common AND est <= dense * sqrt(k) THEN
         -- Few expected: one pass through the bitmaps counts them and keeps the newest k.
         PERFORM set_config('enable_indexscan', 'off', true);

@@ -1,5 +1,6 @@
 """Keeping the search index whole: messages stored before migration 0003 are indexed after it, in
-batches; ``chatd search reindex`` repairs the index while messages keep arriving."""
+batches, by the daemon's backfill task; ``chatd search reindex`` repairs the index while
+messages keep arriving."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ import pytest
 import trio
 
 from chatd.cli import main
+from chatd.services import backfill_search
 from chatd.store import Database, apply_migrations
 from chatd.store import search as search_store
 from chatd.store.migrate import default_sql_dir
@@ -36,7 +38,9 @@ async def test_migration_indexes_the_messages_that_existed_before_it(empty_db: D
     await empty_db.execute("t.member", "INSERT INTO channel_members (channel_id, user_id) VALUES ($1, $2)", ch, user)
     await post_many(empty_db, ch, user, [f"legacy note {i} about gardening" for i in range(4500)])
 
-    await apply_migrations(empty_db)  # 0003, then its backfill in batches
+    await apply_migrations(empty_db)  # 0003: new messages are indexed from now on, old ones not yet
+    assert await _indexed(empty_db) == 0
+    await backfill_search(empty_db)  # the daemon's task: in batches, until none is left
 
     assert await _indexed(empty_db) == 4500
     assert await empty_db.fetchval("t.below", "SELECT below FROM search_backfill") == 1

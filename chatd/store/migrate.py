@@ -5,10 +5,6 @@ transaction together with its row in ``schema_migrations``, so a file either app
 and is recorded, or not at all. A session-level advisory lock serialises concurrent migrators
 (two chatd processes starting at once): the second waits, then finds nothing left to do.
 Released files are never edited; a changed checksum is reported.
-
-Work a migration leaves to do in batches — indexing the messages that existed before search
-(0003) — runs after the files, each batch its own transaction, so a writer beside it (another
-chatd, ``chatd post``) waits at most for one batch.
 """
 
 from __future__ import annotations
@@ -18,11 +14,9 @@ import hashlib
 import logging
 import re
 import sys
-import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from chatd.store import search
 from chatd.store.db import Database, StoreError
 
 log = logging.getLogger("chatd.migrate")
@@ -126,24 +120,4 @@ async def apply_migrations(db: Database, folder: Path | None = None) -> list[Mig
         finally:
             with contextlib.suppress(StoreError):  # a broken connection has released it anyway
                 await conn.execute("migrate.unlock", "SELECT pg_advisory_unlock($1)", MIGRATION_LOCK_KEY)
-    await finish_backfills(db)
     return applied_now
-
-
-BACKFILL_LOG_SECS = 5.0  # a progress line this often: 1M messages take a few minutes
-
-
-async def finish_backfills(db: Database) -> None:
-    """Do what migrations left for batches (a no-op once done, and before 0003)."""
-    if await db.fetchval("migrate.has_search", "SELECT to_regclass('search_backfill') IS NOT NULL"):
-        last = time.monotonic()
-
-        def progress(done: int, left: int) -> None:
-            nonlocal last
-            if time.monotonic() - last >= BACKFILL_LOG_SECS:
-                last = time.monotonic()
-                log.info("event=search.backfill indexed=%d left=%d", done, left)
-
-        indexed = await search.backfill(db, progress=progress)
-        if indexed:
-            log.info("event=search.backfill_done indexed=%d", indexed)
