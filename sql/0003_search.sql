@@ -308,18 +308,20 @@ INSERT INTO search_backfill (below) SELECT coalesce(max(id), 0) + 1 FROM message
 -- Queries. chatd.searchlang parses what the user typed; these turn its terms into a tsquery and
 -- run the search with the reader's membership joined in.
 
--- The words of the lexicon LIKE `pattern` (already escaped): the 64 shortest, as alternatives.
--- Looked up exactly, not as GIN prefixes: a prefix scan ('server':*) costs a bitmap of every
--- word it covers, ~5 ms, where 64 exact words cost well under one.
-CREATE FUNCTION chatd_search_words(pattern text) RETURNS tsquery LANGUAGE plpgsql STABLE STRICT AS $$
+-- The words of the lexicon LIKE `pattern` (already escaped): the 64 shortest, as alternatives;
+-- `complete`: there are no more. Looked up exactly, not as GIN prefixes: a prefix scan
+-- ('server':*) costs a bitmap of every word it covers, ~5 ms, where 64 exact words cost well
+-- under one.
+CREATE FUNCTION chatd_search_words(pattern text, OUT q tsquery, OUT complete boolean)
+LANGUAGE plpgsql STABLE STRICT AS $$
 DECLARE
-    result tsquery;
+    words text[];
 BEGIN
     -- EXECUTE: planned with the pattern known, so that the trigram index serves it
-    EXECUTE 'SELECT string_agg(chatd_search_quote(word), '' | '')::tsquery FROM (SELECT word FROM search_words '
-            'WHERE word LIKE $1 ORDER BY char_length(word), word LIMIT 64) w'
-        INTO result USING pattern;
-    RETURN result;
+    EXECUTE 'SELECT array(SELECT word FROM search_words WHERE word LIKE $1 ORDER BY char_length(word), word LIMIT 65)'
+        INTO words USING pattern;
+    complete := cardinality(words) <= 64;
+    q := (SELECT string_agg(chatd_search_quote(w), ' | ')::tsquery FROM unnest(words[1:64]) AS w);
 END
 $$;
 
@@ -354,7 +356,7 @@ BEGIN
         IF (prefix AND i = n) OR (r.kind[i] = 'c' AND char_length(r.lex[i]) = 1) THEN
             item := item || ':*';
         ELSIF complete AND i = n AND r.kind[i] = 'p' AND (n > 1 OR char_length(r.lex[i]) >= 3) THEN
-            more := chatd_search_words(chatd_search_like(r.lex[i]) || '_%');
+            more := (chatd_search_words(chatd_search_like(r.lex[i]) || '_%')).q;
             IF more IS NOT NULL THEN
                 item := '( ' || item || ' | ' || more::text || ' )';
             END IF;
@@ -367,9 +369,16 @@ END
 $$;
 
 -- The words of the lexicon that contain the folded term (3+ characters): the 64 shortest.
-CREATE FUNCTION chatd_search_expand(t text) RETURNS tsquery LANGUAGE sql STABLE STRICT AS $$
-    SELECT chatd_search_words('%' || chatd_search_like(f) || '%') FROM chatd_search_fold(t) AS f
-    WHERE char_length(f) >= 3
+CREATE FUNCTION chatd_search_expand(t text, OUT q tsquery, OUT complete boolean)
+LANGUAGE plpgsql STABLE STRICT AS $$
+DECLARE
+    f text := chatd_search_fold(t);
+BEGIN
+    complete := true;
+    IF char_length(f) >= 3 THEN
+        SELECT w.q, w.complete INTO q, complete FROM chatd_search_words('%' || chatd_search_like(f) || '%') AS w;
+    END IF;
+END
 $$;
 
 -- How many messages the planner expects to match `q` (its statistics of the most common words).
@@ -386,9 +395,10 @@ $$;
 -- substring matches), 4 excluded, 8 a marker lexeme taken as it is (' has:link'). Terms of one
 -- group are alternatives (OR); groups must all match. `what`:
 --   'match'   the terms to find; a word of 3+ characters also matches the lexicon words that
---             contain it, and the last part of a token the words that start with it — unless it
---             is a common word itself (in over 1000 messages: "the" must not also find
---             "other", "there", "then"…, and their index entries would cost tens of ms);
+--             contain it, and — when there are more than 64 of those — the last part of a token
+--             the words that start with it; unless it is a common word itself (in over 1000
+--             messages: "the" must not also find "other", "there", "then"…, and their index
+--             entries would cost tens of ms);
 --   'rank'    the same terms, only as written (relevance counts those fully);
 --   'exclude' the excluded terms, as written (any of them excludes a message: "-test" must not
 --             exclude "latest").
@@ -398,7 +408,7 @@ DECLARE
     groups tsquery[] := '{}';
     keys integer[] := '{}';
     q tsquery;
-    x tsquery;
+    x record;
     result tsquery;
     expand boolean := what = 'match';
     i integer;
@@ -411,9 +421,11 @@ BEGIN
         ELSE
             q := chatd_search_term(p_terms[i], p_modes[i] & 1 <> 0, false);
             IF expand AND p_modes[i] & 3 = 0 AND (q IS NULL OR chatd_search_estimate(q) <= 1000) THEN
-                q := chatd_search_term(p_terms[i], false, true);
                 x := chatd_search_expand(p_terms[i]);
-                q := CASE WHEN q IS NULL THEN x WHEN x IS NULL THEN q ELSE q || x END;
+                IF x.q IS NOT NULL AND NOT x.complete THEN  -- the 64 did not cover every word containing it
+                    q := chatd_search_term(p_terms[i], false, true);
+                END IF;
+                q := CASE WHEN q IS NULL THEN x.q WHEN x.q IS NULL THEN q ELSE q || x.q END;
             END IF;
         END IF;
         CONTINUE WHEN q IS NULL;
@@ -436,34 +448,65 @@ BEGIN
 END
 $$;
 
--- What to highlight: the folded forms of the positive, non-marker terms and their lexemes.
-CREATE FUNCTION chatd_search_needles(p_terms text[], p_modes integer[]) RETURNS text[]
-LANGUAGE sql STABLE AS $$
-    SELECT coalesce(array_agg(DISTINCT n) FILTER (WHERE n <> ''), '{}')
-    FROM unnest(p_terms, p_modes) AS t(term, mode),
-         LATERAL (SELECT chatd_search_fold(term) AS n
-                  UNION ALL SELECT unnest((chatd_search_lexemes(term, true)).lex)) x
-    WHERE mode & 12 = 0 AND n IS NOT NULL
+-- Highlights of a body: [start, length, start, length…] in characters (code points), unsorted.
+-- `words`: the query's lexemes, marked where they stand as a whole word or part (between
+-- separators, or at a camelCase boundary; anywhere for non-ASCII ones: CJK has no spaces);
+-- `subs`: the folded terms that also matched as substrings, marked anywhere. Found in the folded
+-- body, whose characters line up with the body's unless folding changed its length (ß → ss):
+-- then each token containing a needle is marked whole.
+CREATE FUNCTION chatd_search_highlights(body text, words text[], subs text[]) RETURNS integer[]
+LANGUAGE plpgsql IMMUTABLE STRICT PARALLEL SAFE AS $$
+DECLARE
+    seps constant text := U&' \0009\000A\000D.,;:!?()[]{}<>"''/\\-_@#*+=&%~$^|`\00A0\2019';
+    out integer[] := '{}';
+    folded text;
+    needle text;
+    bounded boolean;
+    at integer;
+    j integer;
+    len integer;
+    c text;
+BEGIN
+    folded := CASE WHEN octet_length(body) = char_length(body) THEN lower(body)
+                   ELSE chatd_search_lower(chatd_search_prepare(body)) END;
+    IF char_length(folded) <> char_length(body) THEN
+        RETURN chatd_search_highlights_by_token(body, words || subs);
+    END IF;
+    FOREACH needle IN ARRAY words || subs LOOP
+        CONTINUE WHEN needle = '';
+        bounded := needle = ANY(words) AND octet_length(needle) = char_length(needle);
+        len := char_length(needle);
+        at := 0;
+        LOOP
+            j := strpos(substr(folded, at + 1), needle);
+            EXIT WHEN j = 0;
+            at := at + j;  -- 1-based start of this occurrence
+            IF bounded THEN
+                c := substr(body, at - 1, 1);
+                CONTINUE WHEN at > 1 AND strpos(seps, c) = 0
+                              AND NOT (c BETWEEN 'a' AND 'z' AND substr(body, at, 1) BETWEEN 'A' AND 'Z');
+                c := substr(body, at + len, 1);
+                CONTINUE WHEN c <> '' AND strpos(seps, c) = 0
+                              AND NOT (c BETWEEN 'A' AND 'Z' AND substr(body, at + len - 1, 1) BETWEEN 'a' AND 'z');
+            END IF;
+            out := out || ARRAY[at - 1, len];
+        END LOOP;
+    END LOOP;
+    RETURN out;
+END
 $$;
 
--- Highlights of a body: [start, length, start, length…] in characters (code points), sorted.
--- Each token of the body that contains a needle once folded: the needle's occurrences when
--- folding kept the token's length (a plain word, most accented ones), else the whole token.
-CREATE FUNCTION chatd_search_highlights(body text, needles text[]) RETURNS integer[]
+-- Highlights token by token (see above): each token of the body that contains a needle once
+-- folded is marked whole.
+CREATE FUNCTION chatd_search_highlights_by_token(body text, needles text[]) RETURNS integer[]
 LANGUAGE plpgsql IMMUTABLE STRICT PARALLEL SAFE AS $$
 DECLARE
     out integer[] := '{}';
     m text[];
     at integer := 0;
-    tok text;
     folded text;
     needle text;
-    i integer;
-    j integer;
 BEGIN
-    IF cardinality(needles) = 0 THEN
-        RETURN out;
-    END IF;
     FOR m IN SELECT regexp_matches(body,
         '([\u0000-\u0020\u007F-\u00A0!"(),;<>?\[\]{}|`\u00A1\u00A7\u00AB\u00B6\u00BB\u00BF\u037E\u055A-\u055F\u0589'
         '\u05C0\u05C3\u05C6\u060C\u061B\u061F\u066A-\u066D\u06D4\u0964\u0965\u1361-\u1368\u1680\u2000-\u200B'
@@ -473,23 +516,14 @@ BEGIN
         '\u201A-\u2027\u2028-\u205F\u3000-\u3004\u3008-\u3020\u3030\u30FB]+)', 'g')
     LOOP
         IF m[2] IS NOT NULL THEN
-            tok := m[2];
-            folded := chatd_search_lower(chatd_search_prepare(tok));
+            folded := chatd_search_lower(chatd_search_prepare(m[2]));
             FOREACH needle IN ARRAY needles LOOP
-                CONTINUE WHEN strpos(folded, needle) = 0;
-                IF char_length(folded) <> char_length(tok) THEN
-                    out := out || ARRAY[at, char_length(tok)];
+                IF needle <> '' AND strpos(folded, needle) > 0 THEN
+                    out := out || ARRAY[at, char_length(m[2])];
                     EXIT;
                 END IF;
-                i := 0;
-                LOOP
-                    j := strpos(substr(folded, i + 1), needle);
-                    EXIT WHEN j = 0;
-                    out := out || ARRAY[at + i + j - 1, char_length(needle)];
-                    i := i + j;
-                END LOOP;
             END LOOP;
-            at := at + char_length(tok);
+            at := at + char_length(m[2]);
         ELSE
             at := at + char_length(m[1]);
         END IF;
@@ -623,7 +657,8 @@ DECLARE
     got bigint[];
     got_keys bigint[];
     more boolean := false;
-    needles text[];
+    words text[];  -- what to highlight: the query's lexemes…
+    subs text[];   -- …and the terms that also matched as substrings
     empty constant jsonb := '{"count": 0, "more": false, "hits": []}';
 BEGIN
     SELECT array_agg(m.channel_id) INTO chans
@@ -765,7 +800,13 @@ BEGIN
             phases := phases || array_fill(2, ARRAY[cardinality(got)]);
         END IF;
     END IF;
-    needles := chatd_search_needles(p_terms, p_modes);
+    SELECT coalesce(array_agg(DISTINCT w) FILTER (WHERE w IS NOT NULL), '{}') INTO words
+    FROM unnest(p_terms, p_modes) AS t(term, mode), unnest((chatd_search_lexemes(term, true)).lex) AS w
+    WHERE mode & 12 = 0;
+    SELECT coalesce(array_agg(DISTINCT f), '{}') INTO subs
+    FROM unnest(p_terms, p_modes) AS t(term, mode), chatd_search_fold(term) AS f
+    WHERE mode & 14 = 0 AND char_length(f) >= 3 AND f <> ALL(words)
+      AND chatd_search_estimate(chatd_search_term(term, false, false)) <= 1000;
     IF cardinality(ids) > p_limit THEN
         more := true;
         ids := ids[1:p_limit];
@@ -779,7 +820,7 @@ BEGIN
                     'id', m.id, 'ch', m.channel_id, 'seq', m.seq,
                     'ts', (extract(epoch FROM m.created_at) * 1000)::bigint,
                     'user', m.user_id, 'name', u.username, 'display', u.display_name, 'body', m.body,
-                    'hl', chatd_search_highlights(m.body, needles),
+                    'hl', chatd_search_highlights(m.body, words, subs),
                     'phase', x.phase, 'key', x.key) ORDER BY x.o), '[]')
                  FROM unnest(ids, keys, phases) WITH ORDINALITY AS x(id, key, phase, o)
                  JOIN messages m ON m.id = x.id JOIN users u ON u.id = m.user_id));
