@@ -26,6 +26,10 @@ log = logging.getLogger("chatd.services")
 
 BACKFILL_LOG_SECS = 5.0  # a progress line this often: a million messages take a few minutes
 BACKFILL_RETRY_MAX_SECS = 60.0  # the database away: try again, waiting at most this long
+# New messages' words join the search lexicon this long after a commit, gathered: a send pays
+# only for queueing its id, and a busy channel is learned in one batch, not message by message.
+# (A search learns whatever is queued first, so nothing waits for this to find substrings.)
+LEARN_DELAY_SECS = 2.0
 
 
 async def start_services(nursery: trio.Nursery, state: DaemonState) -> None:
@@ -35,7 +39,10 @@ async def start_services(nursery: trio.Nursery, state: DaemonState) -> None:
     await nursery.start(state.presence_push.run)
     await nursery.start(state.membership.run)
 
+    committed = Signal()  # every commit of messages: the lexicon's learner waits for it
+
     async def on_msg(event: dict[str, Any]) -> None:
+        committed.set()
         ch, seq = event.get("ch"), event.get("seq")
         if isinstance(ch, int) and isinstance(seq, int):
             hub.notify_committed(ch, seq)
@@ -52,6 +59,36 @@ async def start_services(nursery: trio.Nursery, state: DaemonState) -> None:
     await nursery.start(keep_sessions, state.sessions, state.connections, float(cfg.session_check_secs))
     await nursery.start(state.events.run, state.db)
     nursery.start_soon(backfill_search, state.db)
+    nursery.start_soon(learn_search_words, state.db, committed)
+
+
+class Signal:
+    """A flag that can be waited for: set any number of times, cleared by the waiter."""
+
+    def __init__(self) -> None:
+        self._event = trio.Event()
+
+    def set(self) -> None:
+        self._event.set()
+
+    async def wait_and_clear(self) -> None:
+        """Block until set (maybe already), then clear it."""
+        await self._event.wait()
+        self._event = trio.Event()
+
+
+async def learn_search_words(db: Database, committed: Signal) -> None:
+    """After messages are committed (and LEARN_DELAY_SECS more, to gather them), add their
+    words to the search lexicon. Failures are logged; the words wait for the next round (or
+    for the next search, which learns what is queued before it runs)."""
+    while True:
+        await committed.wait_and_clear()
+        await trio.sleep(LEARN_DELAY_SECS)
+        try:
+            while await search_store.learn_queued(db) >= search_store.BATCH:
+                pass  # a backlog: the next batch at once
+        except StoreError as exc:
+            log.warning("event=search.learn_failed error=%r", str(exc))
 
 
 async def backfill_search(db: Database) -> None:

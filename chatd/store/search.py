@@ -140,6 +140,12 @@ async def similar_words(db: Conn, *, user_id: int, word: str, limit: int) -> lis
 # --- keeping the index whole ---------------------------------------------------------------------
 
 
+async def learn_queued(db: Conn, *, batch: int = BATCH) -> int:
+    """Add the words of up to ``batch`` newly sent messages to the lexicon; how many it took."""
+    n: int = await db.fetchval("search.learn_queued", "SELECT chatd_search_learn_queued($1)", batch)
+    return n
+
+
 async def backfill(db: Database, *, batch: int = BATCH, progress: Callable[[int, int], None] | None = None) -> int:
     """Index the messages migration 0003 found, newest first, one batch per transaction.
 

@@ -32,6 +32,7 @@ export function pageElements() {
       app: byId('app'),
       panel: byId('search-panel'),
       open: byId('search-button'),
+      shortcuts: [byId('search-kbd'), byId('search-keys-kbd')],
       form: byId('search-form'),
       input: byId('search-input'),
       close: byId('search-close'),

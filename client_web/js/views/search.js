@@ -28,6 +28,11 @@ export class SearchPanel {
     this.locale = undefined;
     this._nodes = new Map(); // hit id → its <li>
     this._returnFocus = null;
+    // The shortcut as the keyboard in front of the user names it.
+    if (/Mac|iPhone|iPad/.test(navigator.platform)) {
+      for (const k of els.shortcuts) k.textContent = '⌘⇧F';
+      els.open.title = 'Search messages (⌘⇧F)';
+    }
     els.open.addEventListener('click', () => (this.isOpen ? this.close() : this.open()));
     els.close.addEventListener('click', () => this.close());
     els.form.addEventListener('submit', (ev) => {
