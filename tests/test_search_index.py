@@ -104,3 +104,32 @@ async def test_chatd_search_reindex_command(daemon: MemoryDaemon, capsys: pytest
         assert code == 0
         assert "reindexed: 1 message(s) changed" in capsys.readouterr().out
         assert bodies(await a.ok("search", q="please")) == ["index me please"]
+
+
+async def test_the_attachments_hook_makes_has_file_has_image_and_file_names_searchable(daemon: MemoryDaemon) -> None:
+    """What the files migration will do (docs/search.md): replace chatd_search_attachments and
+    refresh a message when its attachments change. Here with a stand-in attachments table."""
+    alice = await register(daemon, "alice")
+    db = daemon.db
+    async with connect(daemon, alice) as a:
+        ch = general_id(a)
+        photo = await a.send_message(ch, "the view from the office")
+        notes = await a.send_message(ch, "minutes attached")
+        assert (await a.ok("search", q="has:file"))["count"] == 0
+        await db.execute("t.table", "CREATE TABLE attachments (message_id bigint, name text, mime text)")
+        await db.execute("t.hook", """
+            CREATE OR REPLACE FUNCTION chatd_search_attachments(p_message bigint) RETURNS tsvector
+            LANGUAGE sql STABLE AS $$
+                SELECT coalesce(chatd_search_vector(string_agg(name, ' ')), '')
+                       || CASE WHEN count(*) > 0 THEN ' '' has:file'''::tsvector ELSE '' END
+                       || CASE WHEN bool_or(mime LIKE 'image/%') THEN ' '' has:image'''::tsvector ELSE '' END
+                FROM attachments WHERE message_id = p_message
+            $$""")
+        await db.execute("t.attach", "INSERT INTO attachments VALUES ($1, 'DSC_0042.jpg', 'image/jpeg'), "
+                         "($2, 'board-minutes-2025.pdf', 'application/pdf')", photo["id"], notes["id"])
+        await db.execute("t.refresh", "SELECT chatd_search_refresh($1)", [photo["id"], notes["id"]])
+        assert set(bodies(await a.ok("search", q="has:file"))) == {"the view from the office", "minutes attached"}
+        assert bodies(await a.ok("search", q="has:image")) == ["the view from the office"]
+        assert bodies(await a.ok("search", q="-has:image has:file")) == ["minutes attached"]
+        assert bodies(await a.ok("search", q="dsc_0042")) == ["the view from the office"]
+        assert bodies(await a.ok("search", q="minutes 2025")) == ["minutes attached"]
