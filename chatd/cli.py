@@ -11,6 +11,7 @@ import json
 import logging
 import signal
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -150,11 +151,13 @@ def cmd_serve(args: argparse.Namespace, cfg: Config) -> int:
     async def run() -> int:
         shutdown = trio.Event()
         forced = trio.CancelScope()
+        started: list[Any] = []  # the ServeInfo, once serving: SIGHUP reloads its certificate
         with forced:
             async with trio.open_nursery() as outer:
-                outer.start_soon(_signals, shutdown, forced)
+                outer.start_soon(_signals, shutdown, forced, lambda: [info.reload() for info in started])
                 async with trio.open_nursery() as inner:
                     info = await inner.start(lambda task_status: serve(cfg, shutdown=shutdown, task_status=task_status))
+                    started.append(info)
                     print_banner(info, cfg)
                 outer.cancel_scope.cancel()  # serve() has drained and returned: stop listening for signals
         return EXIT_FAILURE if forced.cancelled_caught else 0
@@ -162,11 +165,17 @@ def cmd_serve(args: argparse.Namespace, cfg: Config) -> int:
     return run_async(run, also_known=(StartupError,))
 
 
-async def _signals(shutdown: trio.Event, root: trio.CancelScope) -> None:
-    """First SIGTERM/SIGINT: graceful drain. Second: cancel everything now."""
-    with trio.open_signal_receiver(signal.SIGTERM, signal.SIGINT) as signals:
+async def _signals(
+    shutdown: trio.Event, root: trio.CancelScope, reload: Callable[[], object] = lambda: None
+) -> None:
+    """First SIGTERM/SIGINT: graceful drain. Second: cancel everything now. SIGHUP: ``reload()``
+    (certificate files, e.g. after a renewal)."""
+    with trio.open_signal_receiver(signal.SIGTERM, signal.SIGINT, signal.SIGHUP) as signals:
         async for signum in signals:
-            if not shutdown.is_set():
+            if signum == signal.SIGHUP:
+                log.info("event=signal signal=SIGHUP action=reload")
+                reload()
+            elif not shutdown.is_set():
                 log.info("event=signal signal=%s action=drain", signal.Signals(signum).name)
                 shutdown.set()
             else:

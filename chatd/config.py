@@ -22,7 +22,8 @@ ENV_PREFIX = "CHATD_"
 CONFIG_FILE_NAME = "chatd.toml"
 # Environment variables that are not configuration keys but are read elsewhere.
 ENV_NOT_KEYS = frozenset({"CHATD_PG_BIN", "CHATD_CONFIG"})
-SECRET_KEYS = frozenset({"database_url"})
+SECRET_KEYS = frozenset({"database_url", "metrics_token"})
+METRICS_TOKEN_MIN_CHARS = 16
 
 
 class ConfigError(Exception):
@@ -71,6 +72,8 @@ class Config:
     session_check_secs: float = 30.0
     outbound_queue_frames: int = 8192
     trusted_proxies: tuple[str, ...] = ()
+    metrics: str = "off"
+    metrics_token: str = ""
 
     @property
     def embedded_db(self) -> bool:
@@ -97,7 +100,7 @@ class Config:
         for f in fields(self):
             value = getattr(self, f.name)
             if f.name in SECRET_KEYS and value:
-                value = _mask_url(value)
+                value = _mask_url(value) if f.name == "database_url" else "***"
             if isinstance(value, Path):
                 value = str(value)
             if isinstance(value, tuple):
@@ -245,6 +248,8 @@ CHECKS: Mapping[str, Callable[[Any], Any]] = {
     "session_check_secs": _float_range(0.05, 3600),
     "outbound_queue_frames": _int_range(16, 1_000_000),
     "trusted_proxies": _str_list("a list of IP addresses", _host),
+    "metrics": _choice("off", "loopback", "token"),
+    "metrics_token": _text,
 }
 assert set(CHECKS) == {f.name for f in fields(Config)}, "every key needs a check"
 
@@ -314,6 +319,9 @@ def load_config(
         )
     if cfg.ws_timeout_secs <= cfg.ws_ping_secs:
         raise ConfigError("ws_timeout_secs", cfg.ws_timeout_secs, f"more than ws_ping_secs ({cfg.ws_ping_secs:g})")
+    if cfg.metrics == "token" and len(cfg.metrics_token) < METRICS_TOKEN_MIN_CHARS:
+        raise ConfigError("metrics_token", "***" if cfg.metrics_token else "",
+                          f"at least {METRICS_TOKEN_MIN_CHARS} characters when metrics = \"token\"")
     if bool(cfg.tls_cert) != bool(cfg.tls_key):
         key = "tls_key" if cfg.tls_cert else "tls_cert"
         raise ConfigError(key, "", "both tls_cert and tls_key, or neither (a self-signed pair is generated)")

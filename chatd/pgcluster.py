@@ -39,6 +39,30 @@ STOP_TIMEOUT_SECS = 30.0
 DB_NAME = "chatd"
 DB_USER = "chatd"
 _PR_SET_PDEATHSIG = 1
+# The embedded cluster's settings, tuned for one small box that runs nothing but chatd (measured
+# in docs/performance.md, "Idle footprint"). Passed on the command line at every start, so they
+# also apply to clusters created by an older chatd.
+SETTINGS: dict[str, str] = {
+    # Half of PostgreSQL's default 128 MB. Idle pages cost nothing; under load this bounds what
+    # the cluster pins in memory, and the kernel's page cache still holds the rest of the data.
+    "shared_buffers": "64MB",
+    # chatd's pool (db_pool_size, default 10) + LISTEN + admin commands and backups, with room;
+    # each slot costs shared memory (lock table, process array) whether used or not.
+    "max_connections": "50",
+    # No replication from a private cluster: no logical replication launcher (one process
+    # fewer), no WAL sender slots, and minimal WAL (a restore's COPY and index builds skip WAL).
+    "wal_level": "minimal",
+    "max_wal_senders": "0",
+    "max_replication_slots": "0",
+    "max_logical_replication_workers": "0",
+    # Two autovacuum workers are plenty for chatd's few tables (the default is three).
+    "autovacuum_max_workers": "2",
+    # No JIT: chatd's queries are short, compiling costs more than it saves, and the systemd
+    # unit's MemoryDenyWriteExecute forbids the executable memory LLVM needs.
+    "jit": "off",
+    # A small box reserves no huge pages; do not try.
+    "huge_pages": "off",
+}
 _UNPRIVILEGED_ACCOUNTS = ("postgres", "nobody")
 
 
@@ -280,8 +304,7 @@ class EmbeddedCluster:
                 "listen_addresses = ''\n"
                 f"port = {PG_PORT}\n"
                 "unix_socket_permissions = 0700\n"
-                "max_connections = 100\n"
-                "shared_buffers = 128MB\n"
+                "# memory and process settings: chatd.pgcluster.SETTINGS, given at each start\n"
                 "fsync = on\n"
                 "synchronous_commit = on\n"
             )
@@ -333,6 +356,7 @@ class EmbeddedCluster:
                     str(self.bindir / "postgres"),
                     "-D", str(self.pgdata),
                     "-k", str(self.sockdir),
+                    *(arg for key, value in SETTINGS.items() for arg in ("-c", f"{key}={value}")),
                 ],
                 stdin=subprocess.DEVNULL,
                 stdout=logfh,

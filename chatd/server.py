@@ -11,9 +11,11 @@ from __future__ import annotations
 
 import errno
 import logging
+import os
 import socket
+import ssl
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -27,12 +29,13 @@ from chatd.clock import Clock
 from chatd.config import Config
 from chatd.dbctx import ensure_embedded_database
 from chatd.pgcluster import ClusterError, EmbeddedCluster
+from chatd.sdnotify import Notifier
 from chatd.services import start_services
 from chatd.state import DaemonState, build_state
 from chatd.store import Database, open_database
 from chatd.store.channels import ensure_default_channel
 from chatd.store.migrate import apply_migrations
-from chatd.tls import ensure_tls
+from chatd.tls import TLSConfigError, TLSFiles, ensure_tls, reload_certificate, server_context
 from chatd.web.app import create_app
 
 log = logging.getLogger("chatd.server")
@@ -61,12 +64,24 @@ def prepare_data_dir(path: Path) -> Path:
     return path.resolve()
 
 
-def _hypercorn_config(cfg: Config, certfile: str | None, keyfile: str | None) -> hypercorn.config.Config:
+class _HypercornConfig(hypercorn.config.Config):
+    """Hypercorn's configuration, serving chatd's own TLS context (``chatd.tls.server_context``)
+    so that a certificate reload reaches the live listener."""
+
+    ssl_context: ssl.SSLContext | None = None
+
+    def create_ssl_context(self) -> ssl.SSLContext | None:
+        return self.ssl_context
+
+    @property
+    def ssl_enabled(self) -> bool:
+        return self.ssl_context is not None
+
+
+def _hypercorn_config(cfg: Config, tls: TLSFiles | None) -> _HypercornConfig:
     hypercorn_pings.install()  # a closed WebSocket must not linger until its next ping
-    hc = hypercorn.config.Config()
+    hc = _HypercornConfig()
     hc.bind = [f"unix:{cfg.unix_socket}"] if cfg.unix_socket else [_bind(cfg.host, cfg.port)]
-    if certfile and keyfile:
-        hc.certfile, hc.keyfile = certfile, keyfile
     hc.websocket_max_message_size = cfg.max_frame_bytes
     hc.websocket_ping_interval = cfg.ws_ping_secs
     hc.graceful_timeout = cfg.shutdown_grace_secs
@@ -80,6 +95,8 @@ def _hypercorn_config(cfg: Config, certfile: str | None, keyfile: str | None) ->
     # browser side may still speak HTTP/2 to the proxy.
     hc.alpn_protocols = ["http/1.1"]
     hc.h2_max_concurrent_streams = 100
+    if tls is not None:
+        hc.ssl_context = server_context(tls, hc.alpn_protocols)
     # Liveness: Hypercorn pings every ws_ping_secs; a live peer answers with a pong (bytes on the
     # wire), so a connection silent for ws_timeout_secs is dead and its read times out.
     hc.read_timeout = int(cfg.ws_timeout_secs + 0.999)
@@ -117,13 +134,37 @@ async def _watch_cluster(cluster: EmbeddedCluster) -> None:
         await trio.sleep(PG_WATCH_SECS)
 
 
-@dataclass(frozen=True)
+@dataclass
 class ServeInfo:
-    """What a started server reports: its URLs (``https://127.0.0.1:8443``) and TLS fingerprint."""
+    """What a started server reports: its URLs (``https://127.0.0.1:8443``) and TLS fingerprint.
+
+    ``reload()`` (SIGHUP) re-reads the certificate files into the live listener.
+    """
 
     urls: list[str]
     fingerprint_sha256: str
     state: DaemonState
+    notifier: Notifier = field(default_factory=Notifier)
+    tls: TLSFiles | None = None
+    ssl_context: ssl.SSLContext | None = None
+
+    def reload(self) -> None:
+        """Load renewed certificate files; new handshakes use them, open connections stay.
+
+        A pair that cannot be used is logged and the current one kept.
+        """
+        if self.tls is None or self.ssl_context is None:
+            log.info("event=reload.nothing reason=no_tls")
+            return
+        self.notifier.notify("RELOADING=1", "STATUS=reloading the certificate")
+        try:
+            self.tls = reload_certificate(self.ssl_context, self.tls)
+        except TLSConfigError as exc:
+            log.error("event=tls.reload_failed error=%r action=kept_current", str(exc))
+        else:
+            self.fingerprint_sha256 = self.tls.fingerprint_sha256
+            log.info("event=tls.reloaded cert=%s sha256=%s", self.tls.cert, self.tls.fingerprint_sha256)
+        self.notifier.notify("READY=1", "STATUS=serving")
 
 
 async def run_services(
@@ -133,12 +174,16 @@ async def run_services(
     shutdown: trio.Event,
     cluster: EmbeddedCluster | None = None,
     clock: Clock | None = None,
+    notifier: Notifier | None = None,
     task_status: Any = trio.TASK_STATUS_IGNORED,
 ) -> None:
     """Serve HTTP(S) and WebSockets until ``shutdown`` is set, then drain.
 
     ``task_status.started`` receives a ``ServeInfo`` (bound URLs, certificate fingerprint).
+    ``notifier`` hears READY=1 once the listener is bound, STOPPING=1 when draining, and gets
+    its watchdog pinged from this event loop.
     """
+    notifier = notifier or Notifier()
     tls = None
     if cfg.tls:
         tls = ensure_tls(cfg.data_dir, cfg.tls_cert, cfg.tls_key)
@@ -146,13 +191,14 @@ async def run_services(
             log.info("event=tls.generated cert=%s", tls.cert)
         log.info("event=tls.ready cert=%s sha256=%s", tls.cert, tls.fingerprint_sha256)
     _check_port_free(cfg)
-    hc = _hypercorn_config(cfg, str(tls.cert) if tls else None, str(tls.key) if tls else None)
+    hc = _hypercorn_config(cfg, tls)
 
     state = build_state(cfg, db, clock)
 
     async with trio.open_nursery() as services:
         if cluster is not None:
             services.start_soon(_watch_cluster, cluster)
+        await services.start(notifier.keep_watchdog)
         await start_services(services, state)
         app = create_app(state)
         async with trio.open_nursery() as web:
@@ -165,8 +211,12 @@ async def run_services(
             port = int(binds[0].rsplit(":", 1)[1]) if binds and not cfg.unix_socket else None
             state.origins = cfg.origins(port)
             log.info("event=server.listening urls=%s origins=%s", ",".join(binds), ",".join(state.origins))
-            task_status.started(ServeInfo(binds, tls.fingerprint_sha256 if tls else "", state))
+            info = ServeInfo(binds, tls.fingerprint_sha256 if tls else "", state, notifier, tls, hc.ssl_context)
+            # Migrations ran, the pool is open, the listener is bound: now systemd may send traffic.
+            notifier.notify("READY=1", f"STATUS=serving {','.join(binds)}", f"MAINPID={os.getpid()}")
+            task_status.started(info)
             await shutdown.wait()
+            notifier.notify("STOPPING=1", "STATUS=draining")
             state.draining.set()
             log.info("event=server.draining grace_secs=%g", cfg.shutdown_grace_secs)
         # Hypercorn has returned: connections are closed or the grace period ran out.
@@ -179,6 +229,7 @@ async def serve(
 ) -> None:
     """The whole daemon: data dir, database (embedded or external), migrations, services."""
     t0 = time.monotonic()
+    notifier = Notifier.from_environ()  # before the embedded PostgreSQL could inherit it
     data_dir = prepare_data_dir(cfg.data_dir)
     cluster: EmbeddedCluster | None = None
     async with trio_asyncio.open_loop():
@@ -200,7 +251,9 @@ async def serve(
                     log.info("event=migrate.done applied=%s", ",".join(m.path.name for m in applied))
                 await ensure_default_channel(db)
                 log.info("event=server.ready seconds=%.2f", time.monotonic() - t0)
-                await run_services(cfg, db, shutdown=shutdown, cluster=cluster, task_status=task_status)
+                await run_services(
+                    cfg, db, shutdown=shutdown, cluster=cluster, notifier=notifier, task_status=task_status
+                )
         finally:
             if cluster is not None:
                 with trio.CancelScope(shield=True):  # also on a forced exit: never orphan it

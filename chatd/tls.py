@@ -16,6 +16,13 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
 SELF_SIGNED_DAYS = 825  # the longest validity Apple's TLS policy accepts for a server certificate
+# Mozilla's "intermediate" profile (guidelines 6.0) for TLS 1.2: forward secrecy (ECDHE) and AEAD
+# only. TLS 1.3's suites are OpenSSL 3's defaults, which are exactly the profile's three.
+MOZILLA_INTERMEDIATE_CIPHERS = ":".join([
+    "ECDHE-ECDSA-AES128-GCM-SHA256", "ECDHE-RSA-AES128-GCM-SHA256",
+    "ECDHE-ECDSA-AES256-GCM-SHA384", "ECDHE-RSA-AES256-GCM-SHA384",
+    "ECDHE-ECDSA-CHACHA20-POLY1305", "ECDHE-RSA-CHACHA20-POLY1305",
+])
 
 
 class TLSConfigError(Exception):
@@ -96,3 +103,31 @@ def ensure_tls(data_dir: Path, cert: str, key: str) -> TLSFiles:
     except (OSError, ValueError) as exc:
         raise TLSConfigError(f"cannot read tls_cert {cert_path} / tls_key {key_path}: {exc}") from None
     return TLSFiles(cert_path, key_path, fingerprint(cert_path.read_bytes()), generated)
+
+
+def server_context(files: TLSFiles, alpn: list[str]) -> ssl.SSLContext:
+    """The listener's TLS context: Mozilla intermediate (TLS 1.2+, ECDHE + AEAD), no tickets.
+
+    The same context object serves every handshake; ``reload_certificate`` swaps its pair.
+    """
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    ctx.minimum_version = ssl.TLSVersion.TLSv1_2
+    ctx.set_ciphers(MOZILLA_INTERMEDIATE_CIPHERS)
+    # No compression (CRIME); no session tickets (their key would be a long-lived secret that
+    # undoes forward secrecy); the client's cipher order, as the profile says (all are strong).
+    ctx.options |= ssl.OP_NO_COMPRESSION | ssl.OP_NO_TICKET
+    ctx.options &= ~ssl.OP_CIPHER_SERVER_PREFERENCE
+    ctx.set_alpn_protocols(alpn)
+    ctx.load_cert_chain(files.cert, files.key)
+    return ctx
+
+
+def reload_certificate(ctx: ssl.SSLContext, files: TLSFiles) -> TLSFiles:
+    """Load ``files``' (possibly renewed) pair into the live ``ctx``; returns the new state.
+
+    New handshakes get the new certificate; connections already open keep theirs. Raises
+    TLSConfigError (and leaves ``ctx`` as it was) when the new files are unusable.
+    """
+    fresh = ensure_tls(files.cert.parent, str(files.cert), str(files.key))
+    ctx.load_cert_chain(fresh.cert, fresh.key)
+    return fresh

@@ -35,6 +35,8 @@ PUBLIC_ENDPOINTS = {
     "api_registration",
     "api_register",
     "api_login",
+    # Not session-based: its own rule (metrics = off | loopback | token), tests/test_metrics.py.
+    "metrics",
 }
 # HTML pages answer an anonymous visitor with a redirect to the log-in page instead of 401.
 PAGE_ENDPOINTS = {"app_page"}

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 
-from chatd import render
+from chatd import metrics, render
 from chatd.gateway.subscriptions import Subscriptions
 from chatd.state import DaemonState
 from chatd.store import channels as channel_store
@@ -81,6 +81,7 @@ async def replay(
     if last_seq > end_seq or end_seq - last_seq > state.config.resume_cap:
         subs.go_live(ch, end_seq)
         push(Resync(ch, end_seq))
+        metrics.RESYNCS.inc()
         return
     sent = last_seq
     while True:
@@ -91,5 +92,6 @@ async def replay(
         if len(rows) < REPLAY_PAGE:
             break
     subs.go_live(ch, sent)
+    metrics.REPLAY_MESSAGES.observe(sent - last_seq)
     last = subs.last_sent(ch)
     push(CaughtUp(ch, sent if last is None else last))

@@ -17,6 +17,7 @@ import logging
 
 import trio
 
+from chatd import metrics
 from chatd.auth.sessions import Principal
 from chatd.gateway import resume
 from chatd.gateway.dispatch import dispatch
@@ -136,6 +137,7 @@ class Session:
 
     def _slow(self) -> None:
         log.info("event=ws.slow_consumer user=%d", self.user_id)
+        metrics.SLOW_CONSUMER_CLOSES.inc()
         self.end(CLOSE_SLOW_CONSUMER, "slow consumer: reconnect and resume", False)
 
     def push(self, frame: ServerFrame) -> None:

@@ -5,7 +5,9 @@ Every op here needs membership of the frame's channel (checked by the dispatcher
 
 from __future__ import annotations
 
-from chatd import render
+import time
+
+from chatd import metrics, render
 from chatd.handlers.base import Grant, Peer, Refuse
 from chatd.hub import Busy, SendRequest
 from chatd.store import StoreError
@@ -23,9 +25,11 @@ async def send(peer: Peer, frame: Send, _: Grant | None) -> None:
     await peer.send_slots.acquire()
     rid = frame.rid
     p = peer.principal
+    started = time.perf_counter()
 
     def acked(req: SendRequest) -> None:  # called by the channel's actor: must not block
         peer.send_slots.release()
+        metrics.ACK_SECONDS.observe(time.perf_counter() - started)
         peer.push(_send_reply(rid, req.result))
 
     req = SendRequest(p.user_id, p.username, p.display_name, frame.cid, frame.body, acked)

@@ -19,7 +19,7 @@ from typing import Protocol
 
 import trio
 
-from chatd import render
+from chatd import metrics, render
 from chatd.store import Database, StoreError, Unavailable, UniqueViolation
 from chatd.store.channels import get_last_seq
 from chatd.store.messages import MessageRow, Posted, messages_after, post_messages
@@ -183,6 +183,7 @@ class ChannelActor:
              if not r.existed and r.seq is not None and r.channel_id == self.ch),
             key=lambda pair: pair[0].seq or 0,
         )
+        metrics.MESSAGES_SENT.inc(len(fresh))
         if fresh:
             first_seq = fresh[0][0].seq or 0
             if self.fanned_seq is None or first_seq > self.fanned_seq + 1:
@@ -219,5 +220,6 @@ class ChannelActor:
         if self.fanned_seq is not None and seq <= self.fanned_seq:
             return
         self.fanned_seq = seq
+        metrics.DELIVERIES.inc(len(self.subscribers))
         for sub in list(self.subscribers):
             sub.deliver(self.ch, seq, frame)

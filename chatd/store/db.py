@@ -207,6 +207,12 @@ class Database(Conn):
         except _DRIVER_ERRORS as exc:
             raise _translate(f"listen:{channel}", exc) from exc
 
+    def pool_stats(self) -> tuple[int, int, int]:
+        """(connections open, of which in use, the pool's maximum)."""
+        pool = self._pool._asyncpg_pool
+        size = int(pool.get_size())
+        return size, size - int(pool.get_idle_size()), int(pool.get_max_size())
+
     async def ping(self) -> bool:
         """True iff a trivial query succeeds within 2 s."""
         with trio.move_on_after(2):

@@ -17,6 +17,7 @@ from chatd import __version__
 from chatd.gateway import route as ws_route
 from chatd.state import DaemonState
 from chatd.web import auth_routes, static
+from chatd.web import metrics as metrics_route
 
 log = logging.getLogger("chatd.http.access")  # chatd.log.ACCESS_LOGGER: opt-in at a terminal
 
@@ -103,6 +104,6 @@ def create_app(state: DaemonState) -> QuartTrio:
         }
         return jsonify(body), 200 if ok and not state.draining.is_set() else 503
 
-    for register in (static.register, auth_routes.register, ws_route.register):
+    for register in (static.register, auth_routes.register, ws_route.register, metrics_route.register):
         register(app, state)
     return app
