@@ -44,7 +44,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m bench", description="chatd's load and latency benchmark.")
     sub = parser.add_subparsers(dest="command", required=True)
     p = sub.add_parser("run", help="run scenarios and report medians against the targets")
-    p.add_argument("--scenarios", default=",".join(SCENARIOS), help="comma-separated ids (default: all, S1..S8, S10)")
+    p.add_argument("--scenarios", default=",".join(SCENARIOS), help="comma-separated ids (default: all, S1..S10)")
     p.add_argument("--runs", type=int, default=3, help="runs per scenario; the table shows medians (default 3)")
     p.add_argument("--quick", action="store_true", help="small counts, about a minute (smoke test)")
     p.add_argument("--procs", type=int, default=4, help="load-generator processes (default 4)")
