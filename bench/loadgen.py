@@ -709,6 +709,26 @@ class Worker:
                 lat.append((reply["_t_ns"] - t0) / 1e6)
         return {"errors": errors, "bad_pages": bad_pages}
 
+    async def cmd_search(self, key: int, requests: list[dict[str, Any]], label: str, warmup: int,
+                         allowed: list[int]) -> dict[str, Any]:
+        """Sequential ``search`` requests (S9); latencies go to ``history_ms[label]``. Counts failed
+        requests, hits in a channel not in ``allowed`` (leaks) and replies without results."""
+        client = self.clients[key]
+        lat = self.stats.history_ms.setdefault(label, array("d"))
+        may_read = set(allowed)
+        errors = leaks = empty = 0
+        for i, fields in enumerate(requests):
+            t0 = time.monotonic_ns()
+            reply = await client.request({"op": "search", **fields, "limit": 20})
+            if reply is None or reply.get("op") != "ok":
+                errors += 1
+                continue
+            leaks += sum(1 for hit in reply["results"] if hit["ch"] not in may_read)
+            empty += not reply["results"]
+            if i >= warmup:
+                lat.append((reply["_t_ns"] - t0) / 1e6)
+        return {"errors": errors, "leaks": leaks, "empty": empty}
+
     async def cmd_report(self, final: dict[int, int] | None = None) -> dict[str, Any]:
         """Counters, correctness and latency samples since ``setup``; resets the samples."""
         final = {int(k): v for k, v in (final or {}).items()}

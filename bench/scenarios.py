@@ -1,5 +1,5 @@
-"""The scenarios S1–S8 of issue 6 and S10 of issue 12 (files, in bench/uploads.py), each a
-function of a ``Ctx`` returning a result dict.
+"""The scenarios S1–S8 of issue 6, S9 of issue 11 (search, in bench/search.py) and S10 of issue
+12 (files, in bench/uploads.py), each a function of a ``Ctx`` returning a result dict.
 
 Every scenario: creates its own users, sessions and channels in the database (fresh names per
 run, so runs never share state), gets a freshly started chatd (so CPU and peak RSS belong to the
@@ -67,6 +67,13 @@ TARGETS: dict[str, list[Target]] = {
     "S7": [Target("catch_up_s", "<=", 5, "storm → all caught up", "s")],
     "S8": [Target("accepting_s", "<=", 1, "start → accepting", "s"),
            Target("caught_up_s", "<=", 5, "start → all caught up", "s")],
+    # Issue 11: every query class of a search (best-match order, the default) at 1M messages.
+    "S9": [Target(f"rel_{name}_{p}_ms", "<=", goal, f"search {label} {p}", "ms")
+           for name, label in (("common", "common word"), ("mid", "mid word"), ("rare", "rare word"),
+                               ("rare_old", "rare, all old"), ("and", "two words"), ("phrase", "phrase"),
+                               ("exclusion", "exclusion"), ("from", "from:"), ("in", "in:"),
+                               ("substring", "substring"), ("cjk", "2-char CJK"))
+           for p, goal in (("p95", 50), ("p99", 150))],
     "S10": [Target("ratio_single", ">=", 0.7, "upload ÷ discard rate, single", ""),
             Target("ratio_parallel", ">=", 0.7, "upload ÷ discard rate, 8 parallel", ""),
             Target("big_upload_rss_growth_mib", "<=", 20, "RSS growth during the big upload", "MiB"),
@@ -83,6 +90,7 @@ TITLES = {
     "S6": "history page (50) at 1,000,000 stored messages, latest and deep",
     "S7": "reconnect storm: drop all 1,000 connections, all resume",
     "S8": "restart: SIGTERM, start again",
+    "S9": "search at 1,000,000 messages of realistic text, each query class",
     "S10": "file uploads over TLS: throughput vs the discard route, 1 GiB memory, thumbnails",
 }
 
@@ -100,6 +108,7 @@ PARAMS: dict[str, dict[str, tuple[Any, Any]]] = {
            "live_secs": (8.0, 2.0)},
     "S8": {"channels": (10, 3), "per_channel": (100, 20), "live_rate": (5.0, 5.0), "live_secs": (15.0, 4.0),
            "term_after": (3.0, 1.0)},
+    "S9": {"messages": (1_000_000, 20_000), "requests": (200, 20), "warmup": (20, 5)},
     "S10": {"single_mib": (256, 32), "parallel_mib": (64, 4), "repeats": (2, 1), "big_mib": (1024, 64)},
 }
 
@@ -669,6 +678,12 @@ def s8(ctx: Ctx) -> dict[str, Any]:
             "info": {"connect": conn, **info_of(rep)}}
 
 
+def s9(ctx: Ctx) -> dict[str, Any]:
+    from bench.search import s9 as run  # its own module (imports this one)
+
+    return run(ctx)
+
+
 def s10(ctx: Ctx) -> dict[str, Any]:
     from bench.uploads import run_s10  # it uses this module's Window
 
@@ -676,5 +691,5 @@ def s10(ctx: Ctx) -> dict[str, Any]:
 
 
 SCENARIOS: dict[str, Callable[[Ctx], dict[str, Any]]] = {
-    "S1": s1, "S2": s2, "S3": s3, "S4": s4, "S5": s5, "S6": s6, "S7": s7, "S8": s8, "S10": s10,
+    "S1": s1, "S2": s2, "S3": s3, "S4": s4, "S5": s5, "S6": s6, "S7": s7, "S8": s8, "S9": s9, "S10": s10,
 }

@@ -19,12 +19,13 @@ def percentile(sorted_values: Sequence[float], p: float) -> float:
 
 
 def summarize(values: Iterable[float]) -> dict[str, float]:
-    """Count, p50, p90, p99, max and mean of ``values`` (milliseconds or seconds)."""
+    """Count, p50, p90, p95, p99, max and mean of ``values`` (milliseconds or seconds)."""
     xs = sorted(values)
     return {
         "n": len(xs),
         "p50": percentile(xs, 50),
         "p90": percentile(xs, 90),
+        "p95": percentile(xs, 95),
         "p99": percentile(xs, 99),
         "max": xs[-1] if xs else math.nan,
         "mean": statistics.fmean(xs) if xs else math.nan,

@@ -107,7 +107,7 @@ def build_parser() -> argparse.ArgumentParser:
     ps.add_argument("--json", action="store_true", help="print JSON")
     ps.set_defaults(handler=cmd_config_show)
 
-    admin.add_commands(sub, _common)  # user, sessions, invite, post, files
+    admin.add_commands(sub, _common)  # user, sessions, invite, post, backup, status, files, search
     return parser
 
 

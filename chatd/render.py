@@ -13,11 +13,24 @@ from chatd.presence import State as Presence
 from chatd.store.channels import ChannelRow, MemberRow, PublicChannelRow
 from chatd.store.files import FileRow
 from chatd.store.messages import MessageRow
-from chatd.wire import ChannelInfo, FileInfo, MemberInfo, Msg, PublicChannelInfo, UserInfo
+from chatd.store.search import Hit
+from chatd.wire import (
+    ChannelInfo,
+    FileInfo,
+    MemberInfo,
+    Msg,
+    PublicChannelInfo,
+    SearchHitInfo,
+    UserInfo,
+)
 
 _KINDS: dict[str, Literal["image", "video", "audio", "file"]] = {
     "image": "image", "video": "video", "audio": "audio", "file": "file",
 }
+#: A search result shows at most this many characters of its message, around the first match.
+SNIPPET_CHARS = 240
+#: …of which this many come before the first match, for context.
+SNIPPET_LEAD_CHARS = 60
 
 
 def msg(row: MessageRow) -> Msg:
@@ -65,3 +78,33 @@ def member(row: MemberRow, presence: Presence | None = None) -> MemberInfo:
 def user(user_id: int, username: str, display_name: str) -> UserInfo:
     """Who I am (hello)."""
     return {"id": user_id, "name": username, "display": display_name}
+
+
+def search_hit(hit: Hit) -> SearchHitInfo:
+    """A search result: the message's place and author, and a snippet with its highlights."""
+    snippet, hl = snippet_of(hit.body, hit.highlights)
+    return {"ch": hit.channel_id, "seq": hit.seq, "id": hit.id, "ts": hit.ts_ms, "user": hit.user_id,
+            "name": hit.username, "display": hit.display_name, "snippet": snippet, "hl": hl}
+
+
+def snippet_of(body: str, spans: tuple[tuple[int, int], ...]) -> tuple[str, list[list[int]]]:
+    """At most SNIPPET_CHARS of ``body`` (plus "…" where cut) around its first highlight, and
+    the highlights inside it — merged, sorted, as [start, length] in code points of the snippet."""
+    merged: list[list[int]] = []
+    for start, length in sorted(s for s in spans if s[1] > 0 and 0 <= s[0] < len(body)):
+        end = min(start + length, len(body))
+        if merged and start <= merged[-1][0] + merged[-1][1]:
+            merged[-1][1] = max(merged[-1][1], end - merged[-1][0])
+        else:
+            merged.append([start, end - start])
+    if len(body) <= SNIPPET_CHARS:
+        return body, merged
+    first = merged[0][0] if merged else 0
+    lo = max(0, first - SNIPPET_LEAD_CHARS)
+    hi = min(len(body), lo + SNIPPET_CHARS)
+    lo = max(0, hi - SNIPPET_CHARS)
+    lead = "…" if lo > 0 else ""
+    text = lead + body[lo:hi] + ("…" if hi < len(body) else "")
+    shift = len(lead) - lo
+    inside = [[max(s, lo) + shift, min(s + n, hi) - max(s, lo)] for s, n in merged if s < hi and s + n > lo]
+    return text, inside

@@ -14,6 +14,7 @@ import os
 import shutil
 import tempfile
 from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 
 import pytest
@@ -64,17 +65,32 @@ async def aio_loop() -> AsyncIterator[None]:
         yield
 
 
-@pytest.fixture
-async def db_dsn(pg_cluster: EmbeddedCluster, aio_loop: None) -> AsyncIterator[str]:
-    """A fresh database cloned from the migrated template; dropped after the test."""
+@asynccontextmanager
+async def _scratch_database(cluster: EmbeddedCluster, template: str | None) -> AsyncIterator[str]:
+    """A new database (a copy of ``template``, or empty): its DSN; dropped afterwards."""
     name = f"t_{os.getpid()}_{next(_db_counter)}"
-    async with open_database(pg_cluster.dsn_for("postgres"), 2, 30) as admin:
-        await admin.execute("t.clone", f'CREATE DATABASE "{name}" TEMPLATE "{TEMPLATE_DB}"')
+    like = f' TEMPLATE "{template}"' if template else ""
+    async with open_database(cluster.dsn_for("postgres"), 2, 30) as admin:
+        await admin.execute("t.create", f'CREATE DATABASE "{name}"{like}')
         try:
-            yield pg_cluster.dsn_for(name)
+            yield cluster.dsn_for(name)
         finally:
             with trio.CancelScope(shield=True):
                 await admin.execute("t.drop", f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture
+async def db_dsn(pg_cluster: EmbeddedCluster, aio_loop: None) -> AsyncIterator[str]:
+    """A fresh database cloned from the migrated template; dropped after the test."""
+    async with _scratch_database(pg_cluster, TEMPLATE_DB) as dsn:
+        yield dsn
+
+
+@pytest.fixture
+async def empty_db(pg_cluster: EmbeddedCluster, aio_loop: None) -> AsyncIterator[Database]:
+    """A database with nothing in it (not cloned from the migrated template); dropped after."""
+    async with _scratch_database(pg_cluster, None) as dsn, open_database(dsn, 4, 10) as db:
+        yield db
 
 
 @pytest.fixture

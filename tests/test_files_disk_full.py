@@ -146,8 +146,11 @@ async def test_a_resumable_upload_hitting_a_full_disk_is_deleted(server: Running
                 **auth(alice), **TUS, "Upload-Offset": "0", "Content-Length": str(size),
                 "Content-Type": "application/offset+octet-stream"})
             await trio.to_thread.run_sync(c.send, data[:first])
-            while await tus_offset(server, alice, location) < first:
-                pass  # the server is writing the first part
+            # The server is writing the first part. It writes in pieces of at least
+            # STREAM_PIECE_BYTES and holds a smaller rest until more arrives, so its offset may
+            # stop short of ``first``: any progress shows the write is under way.
+            while await tus_offset(server, alice, location) == 0:
+                pass
             # Meanwhile something else takes the room the upload was counting on.
             fill(files_mount, "filler2", 5 * MiB)
             with contextlib.suppress(OSError):  # the server may answer and close first

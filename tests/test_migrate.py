@@ -4,32 +4,13 @@ upgrade from every earlier migration loses no message, seq or session."""
 from __future__ import annotations
 
 import shutil
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
 import trio
 
-from chatd.pgcluster import EmbeddedCluster
-from chatd.store import Database, MigrationError, apply_migrations, open_database
+from chatd.store import Database, MigrationError, apply_migrations
 from chatd.store.migrate import default_sql_dir, find_migrations
-
-
-@pytest.fixture
-async def empty_db(pg_cluster: EmbeddedCluster, aio_loop: None) -> AsyncIterator[Database]:
-    """A database with nothing in it (not cloned from the migrated template)."""
-    name = f"empty_{next(_counter)}"
-    async with open_database(pg_cluster.dsn_for("postgres"), 2, 10) as admin:
-        await admin.execute("t.create", f'CREATE DATABASE "{name}"')
-        try:
-            async with open_database(pg_cluster.dsn_for(name), 4, 10) as db:
-                yield db
-        finally:
-            with trio.CancelScope(shield=True):
-                await admin.execute("t.drop", f'DROP DATABASE "{name}" WITH (FORCE)')
-
-
-_counter = iter(range(10**6))
 
 
 def _write(folder: Path, name: str, sql: str) -> None:

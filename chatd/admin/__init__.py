@@ -2,10 +2,11 @@
 
 ``chatd user add|list|passwd|disable|enable|promote|demote|token`` (``users``), ``chatd sessions
 list|revoke`` (``sessions``), ``chatd invite create|list|revoke`` (``invites``), ``chatd post``
-(``post``), ``chatd backup|restore|export`` (``backup``), ``chatd status`` (``status``) and ``chatd
-files report|gc`` (``files``). They work whether or not chatd is running; when it is, the daemon hears about revoked
-sessions, disabled users and posted messages through LISTEN/NOTIFY (``session_revoked``,
-``user_disabled``, ``chatd_events``) and acts at once.
+(``post``), ``chatd backup|restore|export`` (``backup``), ``chatd status`` (``status``), ``chatd
+files report|gc`` (``files``) and ``chatd search reindex`` (``search``). They work whether or not
+chatd is running; when it is, the daemon hears about revoked sessions, disabled users and posted
+messages through LISTEN/NOTIFY (``session_revoked``, ``user_disabled``, ``chatd_events``) and acts
+at once.
 
 Exit codes as for every ``chatd`` command: 0 success, 1 failure (unknown user, invalid name…,
 with a message on stderr), 2 usage error.
@@ -13,7 +14,7 @@ with a message on stderr), 2 usage error.
 
 from __future__ import annotations
 
-from chatd.admin import backup, files, invites, post, sessions, status, users
+from chatd.admin import backup, files, invites, post, search, sessions, status, users
 from chatd.admin.common import AddCommon, SubParsers
 
 
@@ -26,3 +27,4 @@ def add_commands(sub: SubParsers, common: AddCommon) -> None:
     backup.add_commands(sub, common)
     status.add_commands(sub, common)
     files.add_commands(sub, common)
+    search.add_commands(sub, common)

@@ -23,7 +23,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, Generic, Protocol, TypeVar, assert_never
 
-from chatd.handlers import channels, messages, presence
+from chatd.handlers import channels, messages, presence, search
 from chatd.handlers.base import Grant, Peer, Refuse
 from chatd.store import channels as channel_store
 from chatd.wire import (
@@ -41,6 +41,7 @@ from chatd.wire import (
     Ping,
     PresenceSet,
     Read,
+    Search,
     Send,
     Typing,
 )
@@ -85,6 +86,7 @@ def route(frame: ClientFrame) -> Route[Any]:
         case Read():          return Route(messages.read, Rule.MEMBER)
         case Typing():        return Route(presence.typing, Rule.MEMBER)
         case PresenceSet():   return Route(presence.presence_set, Rule.NONE)
+        case Search():        return Route(search.search, Rule.NONE)  # visibility is in its SQL
         case _:               assert_never(frame)
 
 

@@ -1,12 +1,13 @@
 """chatd's storage: PostgreSQL behind one module, so the driver is swappable.
 
 ``db`` holds the driver and the ``Database`` API; ``migrate`` applies ``sql/``; the per-domain
-stores (``users``, ``sessions``, ``channels``, ``messages``) hold the named queries.
+stores (``users``, ``sessions``, ``channels``, ``messages``, ``search``) hold the named queries.
 """
 
 from chatd.store.db import (
     Conn,
     Database,
+    QueryTimeout,
     Record,
     StoreError,
     Unavailable,
@@ -19,6 +20,7 @@ __all__ = [
     "Conn",
     "Database",
     "MigrationError",
+    "QueryTimeout",
     "Record",
     "StoreError",
     "Unavailable",

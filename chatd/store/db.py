@@ -38,6 +38,10 @@ class Unavailable(StoreError):
     """The database cannot be reached right now; retrying later may succeed."""
 
 
+class QueryTimeout(Unavailable):
+    """A query ran past the time its caller allowed and was cancelled on the server."""
+
+
 class UniqueViolation(StoreError):
     """A unique constraint refused the write; ``constraint`` names it."""
 
@@ -62,6 +66,8 @@ _DRIVER_ERRORS = (asyncpg.PostgresError, asyncpg.InterfaceError, *_UNAVAILABLE)
 
 
 def _translate(name: str, exc: BaseException) -> StoreError:
+    if isinstance(exc, TimeoutError):  # asyncpg's ``timeout=``: the server cancelled the query
+        return QueryTimeout(f"{name}: cancelled after its timeout")
     if isinstance(exc, asyncpg.exceptions.UniqueViolationError):
         return UniqueViolation(f"{name}: {exc}", getattr(exc, "constraint_name", None))
     if isinstance(exc, _UNAVAILABLE):
@@ -82,10 +88,14 @@ class Conn:
     def __init__(self, raw: _Queryable) -> None:
         self._raw = raw
 
-    async def _run(self, method: str, name: str, sql: str, args: Sequence[Any]) -> Any:
+    async def _run(self, method: str, name: str, sql: str, args: Sequence[Any],
+                   cancel_after_secs: float | None = None) -> Any:
         started = time.perf_counter()
         try:
-            result = await getattr(self._raw, method)(sql, *args)
+            if cancel_after_secs is None:
+                result = await getattr(self._raw, method)(sql, *args)
+            else:  # asyncpg cancels the query on the server (a trio deadline would not)
+                result = await getattr(self._raw, method)(sql, *args, timeout=cancel_after_secs)
         except StoreError:
             raise
         except Exception as exc:
@@ -104,9 +114,13 @@ class Conn:
         """Run query ``name`` and return the first row, or None."""
         return await self._run("fetchrow", name, sql, args)
 
-    async def fetchval(self, name: str, sql: str, *args: Any) -> Any:
-        """Run query ``name`` and return the first column of the first row."""
-        return await self._run("fetchval", name, sql, args)
+    async def fetchval(self, name: str, sql: str, *args: Any, cancel_after_secs: float | None = None) -> Any:
+        """Run query ``name`` and return the first column of the first row.
+
+        With ``cancel_after_secs`` the query is cancelled on the server after that long and
+        ``QueryTimeout`` raised.
+        """
+        return await self._run("fetchval", name, sql, args, cancel_after_secs)
 
     async def execute(self, name: str, sql: str, *args: Any) -> str:
         """Run statement ``name``; returns the command status (e.g. ``UPDATE 1``)."""
@@ -114,14 +128,18 @@ class Conn:
         return status
 
 
-async def _pool_call_aio(pool: Any, method: str, sql: str, args: Sequence[Any]) -> Any:
+async def _pool_call_aio(pool: Any, method: str, sql: str, args: Sequence[Any], cancel_after: float | None) -> Any:
     async with pool.acquire() as con:
-        return await getattr(con, method)(sql, *args)
+        if cancel_after is None:
+            return await getattr(con, method)(sql, *args)
+        return await getattr(con, method)(sql, *args, timeout=cancel_after)
 
 
 # Acquire, run and release inside ONE asyncio coroutine: one trip across the trio-asyncio bridge
 # instead of three (each costs ~0.3 ms here, and more in the tail under load).
-_pool_call: Callable[[Any, str, str, Sequence[Any]], Awaitable[Any]] = trio_asyncio.aio_as_trio(_pool_call_aio)
+_pool_call: Callable[[Any, str, str, Sequence[Any], float | None], Awaitable[Any]] = trio_asyncio.aio_as_trio(
+    _pool_call_aio
+)
 
 
 class _OneHopPool:
@@ -131,17 +149,18 @@ class _OneHopPool:
         self._pool = pool
 
     async def fetch(self, query: str, *args: Any) -> list[Record]:
-        rows: list[Record] = await _pool_call(self._pool, "fetch", query, args)
+        rows: list[Record] = await _pool_call(self._pool, "fetch", query, args, None)
         return rows
 
     async def fetchrow(self, query: str, *args: Any) -> Record | None:
-        return await _pool_call(self._pool, "fetchrow", query, args)
+        return await _pool_call(self._pool, "fetchrow", query, args, None)
 
-    async def fetchval(self, query: str, *args: Any) -> Any:
-        return await _pool_call(self._pool, "fetchval", query, args)
+    async def fetchval(self, query: str, *args: Any, **options: Any) -> Any:
+        # options: asyncpg's timeout=, the only one chatd passes (Conn.fetchval's cancel_after_secs)
+        return await _pool_call(self._pool, "fetchval", query, args, options.get("timeout"))
 
     async def execute(self, query: str, *args: Any) -> str:
-        status: str = await _pool_call(self._pool, "execute", query, args)
+        status: str = await _pool_call(self._pool, "execute", query, args, None)
         return status
 
 

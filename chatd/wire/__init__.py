@@ -30,6 +30,7 @@ from chatd.wire.client_frames import (
     Ping,
     PresenceSet,
     Read,
+    Search,
     Send,
     Typing,
 )
@@ -40,7 +41,6 @@ from chatd.wire.codec import (
     MAX_DESCRIPTION_BYTES,
     MAX_FILES_PER_MESSAGE,
     MAX_FRAME_BYTES,
-    MAX_SAFE_INT,
     MAX_SERVER_FRAME_BYTES,
     PROTOCOL_VERSION,
     WHITE_SPACE,
@@ -80,6 +80,7 @@ from chatd.wire.errors import (
     FrameTooLarge,
     ProtocolError,
 )
+from chatd.wire.fields import MAX_SAFE_INT
 from chatd.wire.server_frames import (
     SERVER_FRAME_TYPES,
     Ack,
@@ -106,6 +107,8 @@ from chatd.wire.shapes import (
     MemberInfo,
     MessageInfo,
     PublicChannelInfo,
+    SearchHitInfo,
+    SuggestionInfo,
     UserInfo,
 )
 
@@ -186,10 +189,13 @@ __all__ = [
     "Read",
     "ReadMarker",
     "Resync",
+    "Search",
+    "SearchHitInfo",
     "Send",
     "ServerFrame",
     "SessionExpired",
     "StoragePush",
+    "SuggestionInfo",
     "Typing",
     "TypingPush",
     "UserInfo",

@@ -166,15 +166,38 @@ class PresenceSet:
     state: Literal["active", "away"]
 
 
+#: Page size of search when the request has no "limit".
+SEARCH_DEFAULT_LIMIT: Final = 20
+#: The orders of search: by relevance (blended with recency), or newest first.
+SEARCH_ORDERS: Final = ("relevance", "newest")
+
+
+@dataclass(frozen=True, slots=True)
+class Search:
+    """search (feature "search"): messages of my channels matching ``q`` (PROTOCOL.md §5.16).
+
+    ``tz`` is the IANA time zone dates in ``q`` are in; ``after`` the ``next`` cursor of the
+    previous page.
+    """
+
+    op: ClassVar[str] = "search"
+    rid: int
+    q: str
+    order: Literal["relevance", "newest"] = "relevance"
+    tz: str | None = None
+    after: str | None = None
+    limit: int = SEARCH_DEFAULT_LIMIT
+
+
 #: Any client frame (what decode_client_frame returns).
 ClientFrame: TypeAlias = (
     Hello | Channels | Browse | ChannelCreate | ChannelJoin | ChannelLeave | ChannelInvite
-    | Members | Send | History | Around | Read | Typing | PresenceSet | Ping
+    | Members | Send | History | Around | Read | Typing | PresenceSet | Ping | Search
 )
 
 #: op → dataclass, for the client frames.
 CLIENT_FRAME_TYPES: Final[Mapping[str, type[ClientFrame]]] = {
     cls.op: cls
     for cls in (Hello, Channels, Browse, ChannelCreate, ChannelJoin, ChannelLeave, ChannelInvite,
-                Members, Send, History, Around, Read, Typing, PresenceSet, Ping)
+                Members, Send, History, Around, Read, Typing, PresenceSet, Ping, Search)
 }

@@ -17,7 +17,8 @@ from typing import Final
 from chatd.wire import cbor
 from chatd.wire.cbor import CBORValue, encode_map
 from chatd.wire.client_frames import (
-    MAX_LIMIT,
+    SEARCH_DEFAULT_LIMIT,
+    SEARCH_ORDERS,
     Around,
     Browse,
     ChannelCreate,
@@ -32,12 +33,11 @@ from chatd.wire.client_frames import (
     Ping,
     PresenceSet,
     Read,
+    Search,
     Send,
     Typing,
 )
 from chatd.wire.errors import (
-    BAD_FRAME,
-    BAD_LIMIT,
     CLOSE_PROTOCOL_ERROR,
     EMPTY_BODY,
     TOO_LARGE,
@@ -47,13 +47,24 @@ from chatd.wire.errors import (
     ProtocolError,
     clip,
 )
+from chatd.wire.fields import (
+    MAX_SAFE_INT,
+    allowed_keys,
+    bad,
+    check_keys,
+    describe,
+    field_bool,
+    field_limit,
+    field_text,
+    field_uint,
+)
 from chatd.wire.server_frames import ServerFrame
 
 #: The protocol version this codec speaks (hello.v).
 PROTOCOL_VERSION: Final = 1
 #: The optional capabilities this server has beyond the v1 core, announced in the hello reply
 #: (PROTOCOL.md §13): each names the ops and request fields a client may use with this server.
-FEATURES: Final[tuple[str, ...]] = ("files",)
+FEATURES: Final[tuple[str, ...]] = ("files", "search")
 #: Largest client frame, in bytes. Larger frames are refused unread (close 1009).
 MAX_FRAME_BYTES: Final = 64 * 1024
 #: Default largest message body, in UTF-8 bytes (the server may configure another value and
@@ -64,8 +75,6 @@ MAX_DESCRIPTION_BYTES: Final = 1024
 #: Largest server frame a client must accept: a history page of 100 messages of the largest
 #: body (100 × ~16.2 KiB) plus headroom; a v1 server stays below it.
 MAX_SERVER_FRAME_BYTES: Final = 4 * 1024 * 1024
-#: Ids, seqs, rids and times are below 2**53 so that JavaScript numbers hold them exactly.
-MAX_SAFE_INT: Final = 2**53 - 1
 #: Length of a send's client id (random bytes chosen by the client).
 CID_BYTES: Final = 16
 #: Most files one message may carry (feature "files"), and the longest file id.
@@ -80,85 +89,16 @@ WHITE_SPACE: Final = (
 )
 
 
-def _bad(message: str, rid: int | None) -> ProtocolError:
-    return ProtocolError(BAD_FRAME, message, rid)
-
-
-_TYPE_NAMES: Final[Mapping[type, str]] = {
-    bool: "bool", float: "float", str: "text", bytes: "bytes", list: "array", dict: "map",
-    type(None): "null",
-}
-
-
-def _describe(value: CBORValue) -> str:
-    """Name what a field held, for error messages (integers are at most 20 digits)."""
-    if type(value) is int:
-        return f"integer {value}"
-    return _TYPE_NAMES[type(value)]
-
-
-# --- Field checks: each returns the value, narrowed, or raises with the request's rid ----------
-
-
-def _uint(m: dict[str, CBORValue], key: str, op: str, rid: int) -> int:
-    value = m[key]
-    # type() rather than isinstance: a CBOR true is a Python bool, which isinstance calls an int.
-    if type(value) is int and 0 <= value <= MAX_SAFE_INT:
-        return value
-    raise _bad(f"{op}.{key} must be an unsigned integer below 2^53, not {_describe(value)}", rid)
-
-
-def _text(m: dict[str, CBORValue], key: str, op: str, rid: int) -> str:
-    value = m[key]
-    if type(value) is not str:
-        raise _bad(f"{op}.{key} must be a text string, not {_describe(value)}", rid)
-    if "\x00" in value:  # PostgreSQL cannot store it; refused here, where it is not retryable
-        raise _bad(f"{op}.{key} contains U+0000, which is not allowed in text", rid)
-    return value
-
-
-def _bool(m: dict[str, CBORValue], key: str, op: str, rid: int) -> bool:
-    value = m[key]
-    if type(value) is bool:
-        return value
-    raise _bad(f"{op}.{key} must be true or false, not {_describe(value)}", rid)
-
-
-def _limit(m: dict[str, CBORValue], op: str, rid: int) -> int:
-    value = m["limit"]
-    if type(value) is not int:
-        raise _bad(f"{op}.limit must be an integer, not {_describe(value)}", rid)
-    if not 1 <= value <= MAX_LIMIT:
-        raise ProtocolError(BAD_LIMIT, f"{op}.limit must be 1..{MAX_LIMIT}, not {value}", rid)
-    return value
-
-
-def _keys(m: dict[str, CBORValue], op: str, rid: int, required: tuple[str, ...],
-          allowed: frozenset[str]) -> None:
-    """Refuse missing required fields and fields the op does not define."""
-    for key in required:
-        if key not in m:
-            raise _bad(f"{op}: missing field {key!r}", rid)
-    if len(m) > len(required) + 2:  # +2: op and rid, already checked
-        for key in m:
-            if key not in allowed:
-                raise _bad(f"{op}: unknown field {clip(key)!r}", rid)
-
-
-def _allowed(*keys: str) -> frozenset[str]:
-    return frozenset(("op", "rid", *keys))
-
-
 # --- One parser per op -------------------------------------------------------------------------
 
-_HELLO_KEYS = _allowed("v", "token", "resume")
+_HELLO_KEYS = allowed_keys("v", "token", "resume")
 
 
 def _parse_hello(m: dict[str, CBORValue], rid: int, _max_body: int) -> Hello:
-    _keys(m, "hello", rid, ("v",), _HELLO_KEYS)
+    check_keys(m, "hello", rid, ("v",), _HELLO_KEYS)
     v = m["v"]
     if type(v) is not int or v < 0:
-        raise _bad(f"hello.v must be an unsigned integer, not {_describe(v)}", rid)
+        raise bad(f"hello.v must be an unsigned integer, not {describe(v)}", rid)
     if v != PROTOCOL_VERSION:
         raise ProtocolError(
             UNSUPPORTED_VERSION,
@@ -166,12 +106,12 @@ def _parse_hello(m: dict[str, CBORValue], rid: int, _max_body: int) -> Hello:
             rid,
             close_code=CLOSE_PROTOCOL_ERROR,
         )
-    token = _text(m, "token", "hello", rid) if "token" in m else None
+    token = field_text(m, "token", "hello", rid) if "token" in m else None
     resume: tuple[tuple[int, int], ...] = ()
     if "resume" in m:
         entries = m["resume"]
         if type(entries) is not list:
-            raise _bad(f"hello.resume must be an array, not {_describe(entries)}", rid)
+            raise bad(f"hello.resume must be an array, not {describe(entries)}", rid)
         pairs: list[tuple[int, int]] = []
         seen: set[int] = set()
         for entry in entries:
@@ -180,11 +120,11 @@ def _parse_hello(m: dict[str, CBORValue], rid: int, _max_body: int) -> Hello:
                 or len(entry) != 2
                 or not all(type(x) is int and 0 <= x <= MAX_SAFE_INT for x in entry)
             ):
-                raise _bad("hello.resume entries must be [ch, seq] pairs of unsigned integers", rid)
+                raise bad("hello.resume entries must be [ch, seq] pairs of unsigned integers", rid)
             ch, seq = entry
             assert type(ch) is int and type(seq) is int
             if ch in seen:
-                raise _bad(f"hello.resume lists channel {ch} twice", rid)
+                raise bad(f"hello.resume lists channel {ch} twice", rid)
             seen.add(ch)
             pairs.append((ch, seq))
         resume = tuple(pairs)
@@ -194,94 +134,94 @@ def _parse_hello(m: dict[str, CBORValue], rid: int, _max_body: int) -> Hello:
 def _rid_only(op: str, cls: type[Channels | Ping]) -> Callable[
     [dict[str, CBORValue], int, int], ClientFrame
 ]:
-    keys = _allowed()
+    keys = allowed_keys()
 
     def parse(m: dict[str, CBORValue], rid: int, _max_body: int) -> ClientFrame:
-        _keys(m, op, rid, (), keys)
+        check_keys(m, op, rid, (), keys)
         return cls(rid=rid)
 
     return parse
 
 
-_BROWSE_KEYS = _allowed("q", "after", "limit")
+_BROWSE_KEYS = allowed_keys("q", "after", "limit")
 
 
 def _parse_browse(m: dict[str, CBORValue], rid: int, _max_body: int) -> Browse:
-    _keys(m, "browse", rid, (), _BROWSE_KEYS)
-    q = _text(m, "q", "browse", rid) if "q" in m else None
-    after = _text(m, "after", "browse", rid) if "after" in m else None
+    check_keys(m, "browse", rid, (), _BROWSE_KEYS)
+    q = field_text(m, "q", "browse", rid) if "q" in m else None
+    after = field_text(m, "after", "browse", rid) if "after" in m else None
     if "limit" in m:
-        return Browse(rid=rid, q=q, after=after, limit=_limit(m, "browse", rid))
+        return Browse(rid=rid, q=q, after=after, limit=field_limit(m, "browse", rid))
     return Browse(rid=rid, q=q, after=after)
 
 
-_CREATE_KEYS = _allowed("name", "description", "private")
+_CREATE_KEYS = allowed_keys("name", "description", "private")
 
 
 def _parse_channel_create(m: dict[str, CBORValue], rid: int, _max_body: int) -> ChannelCreate:
     op = "channel.create"
-    _keys(m, op, rid, ("name",), _CREATE_KEYS)
-    name = _text(m, "name", op, rid)
-    description = _text(m, "description", op, rid) if "description" in m else ""
+    check_keys(m, op, rid, ("name",), _CREATE_KEYS)
+    name = field_text(m, "name", op, rid)
+    description = field_text(m, "description", op, rid) if "description" in m else ""
     if len(description) > MAX_DESCRIPTION_BYTES // 4 and (
         len(description.encode("utf-8")) > MAX_DESCRIPTION_BYTES
     ):
         raise ProtocolError(
             TOO_LARGE, f"description is longer than {MAX_DESCRIPTION_BYTES} UTF-8 bytes", rid
         )
-    private = _bool(m, "private", op, rid) if "private" in m else False
+    private = field_bool(m, "private", op, rid) if "private" in m else False
     return ChannelCreate(rid=rid, name=name, description=description, private=private)
 
 
 def _ch_only(op: str, cls: type[ChannelJoin | ChannelLeave | Members | Typing]) -> Callable[
     [dict[str, CBORValue], int, int], ClientFrame
 ]:
-    keys = _allowed("ch")
+    keys = allowed_keys("ch")
 
     def parse(m: dict[str, CBORValue], rid: int, _max_body: int) -> ClientFrame:
-        _keys(m, op, rid, ("ch",), keys)
-        return cls(rid=rid, ch=_uint(m, "ch", op, rid))
+        check_keys(m, op, rid, ("ch",), keys)
+        return cls(rid=rid, ch=field_uint(m, "ch", op, rid))
 
     return parse
 
 
-_INVITE_KEYS = _allowed("ch", "user")
+_INVITE_KEYS = allowed_keys("ch", "user")
 
 
 def _parse_channel_invite(m: dict[str, CBORValue], rid: int, _max_body: int) -> ChannelInvite:
     op = "channel.invite"
-    _keys(m, op, rid, ("ch", "user"), _INVITE_KEYS)
-    return ChannelInvite(rid=rid, ch=_uint(m, "ch", op, rid), user=_text(m, "user", op, rid))
+    check_keys(m, op, rid, ("ch", "user"), _INVITE_KEYS)
+    return ChannelInvite(rid=rid, ch=field_uint(m, "ch", op, rid), user=field_text(m, "user", op, rid))
 
 
-_SEND_KEYS = _allowed("ch", "cid", "body", "files")
+_SEND_KEYS = allowed_keys("ch", "cid", "body", "files")
 
 
 def _file_ids(m: dict[str, CBORValue], rid: int) -> tuple[str, ...]:
     """send.files: 1 to MAX_FILES_PER_MESSAGE distinct file ids (URL-safe base64 characters)."""
     value = m["files"]
     if type(value) is not list or not 1 <= len(value) <= MAX_FILES_PER_MESSAGE:
-        got = f"{len(value)} items" if type(value) is list else _describe(value)
-        raise _bad(f"send.files must be an array of 1 to {MAX_FILES_PER_MESSAGE} file ids, not {got}", rid)
+        got = f"{len(value)} items" if type(value) is list else describe(value)
+        raise bad(f"send.files must be an array of 1 to {MAX_FILES_PER_MESSAGE} file ids, not {got}", rid)
     ids: list[str] = []
     for item in value:
         if (type(item) is not str or not 1 <= len(item) <= MAX_FILE_ID_CHARS
                 or not _FILE_ID_CHARS.issuperset(item)):
-            raise _bad("send.files items must be file ids (1 to 64 of A-Z a-z 0-9 - _)", rid)
+            raise bad("send.files items must be file ids (1 to 64 of A-Z a-z 0-9 - _)", rid)
         if item in ids:
-            raise _bad(f"send.files lists {item!r} twice", rid)
+            raise bad(f"send.files lists {item!r} twice", rid)
         ids.append(item)
     return tuple(ids)
 
 
 def _parse_send(m: dict[str, CBORValue], rid: int, max_body: int) -> Send:
-    _keys(m, "send", rid, ("ch", "cid", "body"), _SEND_KEYS)
-    ch = _uint(m, "ch", "send", rid)
+    check_keys(m, "send", rid, ("ch", "cid", "body"), _SEND_KEYS)
+    ch = field_uint(m, "ch", "send", rid)
     cid = m["cid"]
     if type(cid) is not bytes or len(cid) != CID_BYTES:
-        got = f"{len(cid)} bytes" if type(cid) is bytes else _describe(cid)
-        raise _bad(f"send.cid must be a byte string of {CID_BYTES} bytes, not {got}", rid)
-    body = _text(m, "body", "send", rid)
+        got = f"{len(cid)} bytes" if type(cid) is bytes else describe(cid)
+        raise bad(f"send.cid must be a byte string of {CID_BYTES} bytes, not {got}", rid)
+    body = field_text(m, "body", "send", rid)
     # A character is 1 to 4 UTF-8 bytes: encode only when the length alone does not decide.
     if len(body) > max_body or (
         len(body) * 4 > max_body and len(body.encode("utf-8")) > max_body
@@ -293,52 +233,68 @@ def _parse_send(m: dict[str, CBORValue], rid: int, max_body: int) -> Send:
     return Send(rid=rid, ch=ch, cid=cid, body=body, files=files)
 
 
-_HISTORY_KEYS = _allowed("ch", "before", "after", "limit")
+_HISTORY_KEYS = allowed_keys("ch", "before", "after", "limit")
 
 
 def _parse_history(m: dict[str, CBORValue], rid: int, _max_body: int) -> History:
-    _keys(m, "history", rid, ("ch",), _HISTORY_KEYS)
-    ch = _uint(m, "ch", "history", rid)
-    before = _uint(m, "before", "history", rid) if "before" in m else None
-    after = _uint(m, "after", "history", rid) if "after" in m else None
+    check_keys(m, "history", rid, ("ch",), _HISTORY_KEYS)
+    ch = field_uint(m, "ch", "history", rid)
+    before = field_uint(m, "before", "history", rid) if "before" in m else None
+    after = field_uint(m, "after", "history", rid) if "after" in m else None
     if before is not None and after is not None:
-        raise _bad("history: 'before' and 'after' are mutually exclusive", rid)
+        raise bad("history: 'before' and 'after' are mutually exclusive", rid)
     if "limit" in m:
-        return History(rid=rid, ch=ch, before=before, after=after, limit=_limit(m, "history", rid))
+        return History(rid=rid, ch=ch, before=before, after=after, limit=field_limit(m, "history", rid))
     return History(rid=rid, ch=ch, before=before, after=after)
 
 
-_AROUND_KEYS = _allowed("ch", "seq", "limit")
+_AROUND_KEYS = allowed_keys("ch", "seq", "limit")
 
 
 def _parse_around(m: dict[str, CBORValue], rid: int, _max_body: int) -> Around:
-    _keys(m, "around", rid, ("ch", "seq"), _AROUND_KEYS)
-    ch = _uint(m, "ch", "around", rid)
-    seq = _uint(m, "seq", "around", rid)
+    check_keys(m, "around", rid, ("ch", "seq"), _AROUND_KEYS)
+    ch = field_uint(m, "ch", "around", rid)
+    seq = field_uint(m, "seq", "around", rid)
     if "limit" in m:
-        return Around(rid=rid, ch=ch, seq=seq, limit=_limit(m, "around", rid))
+        return Around(rid=rid, ch=ch, seq=seq, limit=field_limit(m, "around", rid))
     return Around(rid=rid, ch=ch, seq=seq)
 
 
-_READ_KEYS = _allowed("ch", "seq")
+_READ_KEYS = allowed_keys("ch", "seq")
 
 
 def _parse_read(m: dict[str, CBORValue], rid: int, _max_body: int) -> Read:
-    _keys(m, "read", rid, ("ch", "seq"), _READ_KEYS)
-    return Read(rid=rid, ch=_uint(m, "ch", "read", rid), seq=_uint(m, "seq", "read", rid))
+    check_keys(m, "read", rid, ("ch", "seq"), _READ_KEYS)
+    return Read(rid=rid, ch=field_uint(m, "ch", "read", rid), seq=field_uint(m, "seq", "read", rid))
 
 
-_PRESENCE_KEYS = _allowed("state")
+_PRESENCE_KEYS = allowed_keys("state")
 
 
 def _parse_presence_set(m: dict[str, CBORValue], rid: int, _max_body: int) -> PresenceSet:
-    _keys(m, "presence.set", rid, ("state",), _PRESENCE_KEYS)
+    check_keys(m, "presence.set", rid, ("state",), _PRESENCE_KEYS)
     state = m["state"]
     if state == "active" and type(state) is str:
         return PresenceSet(rid=rid, state="active")
     if state == "away" and type(state) is str:
         return PresenceSet(rid=rid, state="away")
-    raise _bad('presence.set.state must be "active" or "away"', rid)
+    raise bad('presence.set.state must be "active" or "away"', rid)
+
+
+_SEARCH_KEYS = allowed_keys("q", "order", "tz", "after", "limit")
+
+
+def _parse_search(m: dict[str, CBORValue], rid: int, _max_body: int) -> Search:
+    check_keys(m, "search", rid, ("q",), _SEARCH_KEYS)
+    q = field_text(m, "q", "search", rid)
+    order = m.get("order", "relevance")
+    if type(order) is not str or order not in SEARCH_ORDERS:
+        raise bad('search.order must be "relevance" or "newest"', rid)
+    tz = field_text(m, "tz", "search", rid) if "tz" in m else None
+    after = field_text(m, "after", "search", rid) if "after" in m else None
+    limit = field_limit(m, "search", rid) if "limit" in m else SEARCH_DEFAULT_LIMIT
+    return Search(rid=rid, q=q, order="newest" if order == "newest" else "relevance", tz=tz, after=after,
+                  limit=limit)
 
 
 _PARSERS: Final[Mapping[str, Callable[[dict[str, CBORValue], int, int], ClientFrame]]] = {
@@ -357,6 +313,7 @@ _PARSERS: Final[Mapping[str, Callable[[dict[str, CBORValue], int, int], ClientFr
     "typing": _ch_only("typing", Typing),
     "presence.set": _parse_presence_set,
     "ping": _rid_only("ping", Ping),
+    "search": _parse_search,
 }
 
 
@@ -378,21 +335,21 @@ def decode_client_frame(
         raise FrameTooLarge(len(data), max_bytes)
     m = cbor.decode_item(data)  # looked up at call time: tests check it is never reached
     if type(m) is not dict:
-        raise _bad(f"a frame must be a map, not {_describe(m)}", None)
+        raise bad(f"a frame must be a map, not {describe(m)}", None)
     rid = m.get("rid")
     if not (type(rid) is int and 0 <= rid <= MAX_SAFE_INT):
         rid = None
     op = m.get("op")
     if type(op) is not str:
-        raise _bad("frame has no text 'op' field", rid)
+        raise bad("frame has no text 'op' field", rid)
     parse = _PARSERS.get(op)
     if parse is None:
         raise ProtocolError(UNKNOWN_OP, f"unknown op {clip(op)!r}", rid)
     if rid is None:
         if "rid" in m:
-            raise _bad(f"rid must be an unsigned integer below 2^53, not {_describe(m['rid'])}",
+            raise bad(f"rid must be an unsigned integer below 2^53, not {describe(m['rid'])}",
                        None)
-        raise _bad(f"{op}: missing field 'rid'", None)
+        raise bad(f"{op}: missing field 'rid'", None)
     return parse(m, rid, max_body_bytes)
 
 
@@ -437,7 +394,7 @@ def decode_server_frame(data: bytes, max_bytes: int = MAX_SERVER_FRAME_BYTES
 
 def _server_frame(m: CBORValue) -> dict[str, CBORValue]:
     if type(m) is not dict:
-        raise _bad(f"a frame must be a map, not {_describe(m)}", None)
+        raise bad(f"a frame must be a map, not {describe(m)}", None)
     if type(m.get("op")) is not str:
-        raise _bad("frame has no text 'op' field", None)
+        raise bad("frame has no text 'op' field", None)
     return m

@@ -63,8 +63,8 @@ class FileInfo(TypedDict):
     h: NotRequired[int]
 
 
-class MessageInfo(TypedDict):
-    """A message inside history/around replies: the msg push without its op."""
+class MessageRef(TypedDict):
+    """Where a message is and who wrote it: the first keys of a Message and of a SearchHit."""
 
     ch: int
     seq: int
@@ -73,6 +73,11 @@ class MessageInfo(TypedDict):
     user: int
     name: str
     display: str
+
+
+class MessageInfo(MessageRef):
+    """A message inside history/around replies: the msg push without its op."""
+
     body: str
     cid: bytes
     files: NotRequired[list[FileInfo]]
@@ -84,3 +89,23 @@ class Limits(TypedDict):
     body_bytes: int
     frame_bytes: int
     file_bytes: NotRequired[int]
+
+
+class SearchHitInfo(MessageRef):
+    """A search result: where the message is, who wrote it, and a snippet of it with the
+    matches as [start, length] pairs in code points of the snippet."""
+
+    snippet: str
+    hl: list[list[int]]
+
+
+class SuggestionInfo(TypedDict):
+    """Another query worth a click when a search found nothing: ``kind`` says why
+    (``spelling``, ``without``, ``all_channels``, ``any_date``); ``removed`` is the part of the
+    query left out (``without``); ``count`` its matches, up to 1000 (``capped``: more)."""
+
+    kind: Literal["spelling", "without", "all_channels", "any_date"]
+    q: str
+    count: int
+    capped: bool
+    removed: NotRequired[str]

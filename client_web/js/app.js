@@ -6,7 +6,7 @@
 //   net/          the CBOR codec, the connection, error and close codes
 //   views/        the DOM: each view takes (elements, callbacks) and renders what it is given
 //   controllers/  what connects them: sync (connection → model), chat (model → views),
-//                 composer, history, keyboard, dialogs
+//                 composer, history, search, keyboard, dialogs
 //
 // A new panel: its elements in views/page.js, its view in views/, and its wiring here.
 
@@ -19,6 +19,7 @@ import { ReadMarkers } from './model/read-markers.js';
 import { TypingNotifier, TypingState } from './model/typing.js';
 import { IdleTracker, Presence } from './model/presence.js';
 import { loadTheme, saveTheme } from './model/prefs.js';
+import { SearchModel } from './model/search.js';
 import { pageElements } from './views/page.js';
 import { MessageView } from './views/messages.js';
 import { Sidebar } from './views/sidebar.js';
@@ -29,11 +30,13 @@ import { TypingLine } from './views/typing-line.js';
 import { Announcer } from './views/announcer.js';
 import { Drawer } from './views/drawer.js';
 import { Account, applyTheme } from './views/account.js';
+import { SearchPanel } from './views/search.js';
 import { buildDialogs } from './controllers/dialogs.js';
 import { History } from './controllers/history.js';
 import { ChatController } from './controllers/chat.js';
 import { ComposerController } from './controllers/composer.js';
 import { Sync } from './controllers/sync.js';
+import { SearchController } from './controllers/search.js';
 import { wireKeyboard } from './controllers/keyboard.js';
 import { loadMetrics } from './lib/metrics.js';
 import { blobStore } from './lib/blob-store.js';
@@ -72,14 +75,28 @@ const els = pageElements();
 const active = () => session.activeId;
 const messages = new MessageView(els.messages, {
   loadOlder: () => history.loadOlder(active()),
+  loadNewer: () => history.loadNewer(active()),
   atBottomChanged: (atBottom) => atBottom && chat.scheduleRead(),
   retry: (cid) => session.outbox?.retry(cid),
   discard: (cid) => session.outbox?.discard(cid),
-  jumped: () => composerView.focus(),
+  jumped: () => {
+    chat.toLatest();
+    composerView.focus();
+  },
   viewImage: (fileId) => chat.viewImage(fileId),
   cancelFile: (cid, local) => session.uploader?.cancel(cid, local),
   progress: (cid, local) => session.uploader?.progress(cid, local) ?? 0,
 });
+const searchModel = new SearchModel();
+const searchView = new SearchPanel(els.search, {
+  state: () => searchModel,
+  search: (q, order, now) => search.search(q, order, now),
+  more: () => search.more(),
+  openHit: (hit) => search.openHit(hit),
+  channel: (ch) => channels.get(ch),
+  now: () => session.serverNow(),
+});
+searchModel.on('change', () => searchView.render());
 const sidebar = new Sidebar(els.sidebar, {
   open: (ch) => chat.open(ch, { focus: true }),
   data: () => ({
@@ -195,7 +212,16 @@ new Sync({
     storage: (push) => storageNotice.render(push),
   },
 });
-wireKeyboard({ dialogs, switcher, login, drawer, composer: composerView, chat });
+const search = new SearchController({
+  conn,
+  model: searchModel,
+  view: () => searchView,
+  openAt: (ch, seq) => chat.openAt(ch, seq),
+  narrow: () => matchMedia('(max-width: 63.99rem)').matches,
+});
+// Search only when the server has it (PROTOCOL.md §13).
+conn.on('ready', () => searchView.setAvailable(session.features.has('search')));
+wireKeyboard({ dialogs, switcher, login, drawer, composer: composerView, chat, search: searchView });
 
 // --- the page's life --------------------------------------------------------------------------
 
@@ -225,7 +251,7 @@ addEventListener('pagehide', () => {
 
 // Hooks for the browser tests (and curious users); they only affect this page's connection.
 window.__chatd = {
-  app: { conn, session, channels, chat },
+  app: { conn, session, channels, chat, search: searchModel },
   metrics: loadMetrics,
   cspViolations: () => [...cspViolations],
   status: () => conn.status,

@@ -145,6 +145,10 @@ def c2s_valid() -> None:
     valid("presence.set-active", v, {"op": "presence.set", "rid": 20, "state": "active"})
     valid("presence.set-away", v, {"op": "presence.set", "rid": 21, "state": "away"})
     valid("ping", v, {"op": "ping", "rid": 22})
+    valid("search", v, {"op": "search", "rid": 25, "q": "deploy failed"})
+    valid("search-full", v, {"op": "search", "rid": 26, "q": '"disk full" from:@bob in:#homelab -test',
+                             "order": "newest", "tz": "Europe/Berlin", "after": "n.90210.1764067200000.1.0.88107",
+                             "limit": 50})
     valid("rid-max-safe", v, {"op": "channels", "rid": 2**53 - 1})
     valid("keys-in-any-order", v, {"ch": 12, "rid": 23, "op": "typing"})
     # Non-shortest arguments are well-formed CBOR (RFC 8949 §3): decoders accept them.
@@ -211,7 +215,7 @@ def c2s_invalid() -> None:
     invalid("rid-missing", v, {"op": "channels"}, None, "bad_frame")
     invalid("op-missing", v, {"rid": 1, "ch": 12}, None, "bad_frame", rid=1)
     invalid("op-not-text", v, {"op": 1, "rid": 1}, None, "bad_frame", rid=1)
-    invalid("unknown-op", v, {"op": "search", "rid": 1, "q": "x"}, None, "unknown_op", rid=1)
+    invalid("unknown-op", v, {"op": "frobnicate", "rid": 1, "q": "x"}, None, "unknown_op", rid=1)
     invalid("server-op-from-client", v, {"op": "ok", "rid": 1}, None, "unknown_op", rid=1)
     invalid("unknown-op-no-rid", v, {"op": "nope"}, None, "unknown_op")
     invalid("unknown-field", v, {"op": "channels", "rid": 1, "all": True}, None, "bad_frame",
@@ -295,6 +299,11 @@ def c2s_invalid() -> None:
             "bad_frame", rid=1)
     invalid("presence-state-unknown", v, {"op": "presence.set", "rid": 1, "state": "busy"},
             None, "bad_frame", rid=1)
+    invalid("search-no-q", v, {"op": "search", "rid": 1}, None, "bad_frame", rid=1)
+    invalid("search-order-unknown", v, {"op": "search", "rid": 1, "q": "x", "order": "oldest"},
+            None, "bad_frame", rid=1)
+    invalid("search-limit-0", v, {"op": "search", "rid": 1, "q": "x", "limit": 0}, None,
+            "bad_limit", rid=1)
     # One byte over the frame limit: refused before decoding, the connection closes with 1009.
     body = "a" * (MAX_FRAME_BYTES - 100)
     while len(frame := cbor2.dumps({"op": "send", "rid": 1, "ch": 12, "cid": CID,
@@ -323,7 +332,7 @@ def s2c_valid() -> None:
                           "limits": {"body_bytes": MAX_BODY_BYTES,
                                      "frame_bytes": MAX_FRAME_BYTES,
                                      "file_bytes": MAX_FILE_BYTES},
-                          "features": ["files"]})
+                          "features": ["files", "search"]})
     valid("ok-channels", v, {"op": "ok", "rid": 2, "channels": [CHANNEL]})
     valid("ok-channels-empty", v, {"op": "ok", "rid": 2, "channels": []})
     valid("ok-browse", v, {"op": "ok", "rid": 3, "channels": [
@@ -339,6 +348,15 @@ def s2c_valid() -> None:
                             "more": True})
     valid("ok-around", v, {"op": "ok", "rid": 16, "ch": 12, "messages": [MESSAGE],
                            "more_before": True, "more_after": False})
+    valid("ok-search", v, {"op": "ok", "rid": 25, "count": 1000, "capped": True, "results": [
+        {"ch": 12, "seq": 340, "id": 90210, "ts": 1764067200000, "user": 7, "name": "alice",
+         "display": "Alice", "snippet": "the deploy failed: disk full", "hl": [[4, 6], [11, 6]]}],
+        "next": "r.90210.1764067200000.1.61234.90210", "suggestions": []})
+    valid("ok-search-none", v, {"op": "ok", "rid": 26, "count": 0, "capped": False, "results": [],
+                                "suggestions": [
+                                    {"kind": "spelling", "q": "deploy", "count": 12, "capped": False},
+                                    {"kind": "without", "q": "deploy", "count": 3, "capped": False,
+                                     "removed": "from:@bob"}]})
     valid("ok-empty", v, {"op": "ok", "rid": 8})
     valid("error", v, {"op": "error", "rid": 7, "code": "not_member",
                        "message": "join the channel first"})

@@ -49,7 +49,10 @@ export class ChatController {
     const c = this.channels.get(ch);
     if (!c) return;
     const s = this.session;
-    if (s.activeId !== null && s.activeId !== ch) this.composer.saveDraft();
+    if (s.activeId !== null && s.activeId !== ch) {
+      this.composer.saveDraft();
+      this.channels.log(s.activeId)?.leaveDetached(); // coming back shows the newest messages
+    }
     const changed = s.activeId !== ch;
     s.activeId = ch;
     s.prefs?.opened(ch);
@@ -109,9 +112,23 @@ export class ChatController {
     if (j >= 0 && j < order.length) this.open(order[j], { focus: true });
   }
 
-  /** Back to the newest message of the open channel (which is then read). */
+  /**
+   * Show channel `ch` at message `seq` (a search hit), highlighted, with history around it
+   * that loads both ways as the reader scrolls.
+   */
+  openAt(ch, seq) {
+    if (!this.channels.has(ch)) return;
+    this.open(ch);
+    this.views.messages.showTarget(seq);
+    this.history.loadAround(ch, seq);
+    this.renderMessages();
+  }
+
+  /** Back to the newest message of the open channel (which is then read), leaving a jump. */
   toLatest() {
+    this.channels.log(this.session.activeId)?.leaveDetached();
     this.views.messages.scrollToBottom();
+    this.renderMessages();
     this.scheduleRead();
   }
 
@@ -122,14 +139,14 @@ export class ChatController {
   scheduleRead() {
     const ch = this.session.activeId;
     const log = this.channels.log(ch);
-    if (!log || !log.loaded || document.visibilityState !== 'visible' || !this.views.messages.atBottom) return;
+    if (!log || !log.loaded || log.detached || document.visibilityState !== 'visible' || !this.views.messages.atBottom) return;
     this.channels.markRead(ch, log.lastSeq);
   }
 
   /** The latest page of ch arrived: show it from the bottom. */
   latestLoaded(ch) {
     if (ch !== this.session.activeId) return;
-    this.views.messages.atBottom = true;
+    if (!this.channels.log(ch)?.detached) this.views.messages.atBottom = true;
     this.renderMessages();
     this.scheduleRead();
   }
@@ -183,13 +200,18 @@ export class ChatController {
     const log = this.channels.log(ch);
     const c = this.channels.get(ch);
     if (!log || !c || !s.me) return;
-    const entries = s.outbox ? s.outbox.forChannel(ch) : [];
-    const items = buildTimeline(log.messages, entries, { me: s.me, now: s.serverNow(), clockOffsetMs: s.clockOffsetMs });
+    const shown = log.shown;
+    const entries = s.outbox && !shown.detached ? s.outbox.forChannel(ch) : [];
+    const items = buildTimeline(shown.messages, entries, { me: s.me, now: s.serverNow(), clockOffsetMs: s.clockOffsetMs });
+    if (log.target) for (const item of items) if (item.kind === 'msg' && item.msg.seq === log.target) item.target = true;
     const view = this.views.messages;
     view.render(items, {
-      state: log.state,
-      hasOlder: log.hasOlder,
-      loadingOlder: log.loadingOlder,
+      state: shown.state,
+      hasOlder: shown.hasOlder,
+      loadingOlder: shown.loadingOlder,
+      hasNewer: shown.hasNewer,
+      loadingNewer: shown.loadingNewer,
+      detached: shown.detached,
       error: this.history.errorOf(ch),
       name: c.name,
       private: c.private,
@@ -199,7 +221,8 @@ export class ChatController {
       performance.mark('chatd:usable');
     }
     // Short pages do not scroll, so no scroll event would ask for more: check after rendering.
-    if (log.loaded && log.hasOlder && view.nearTop() && !log.loadingOlder) this.history.loadOlder(ch);
+    if (shown.state === 'loaded' && shown.hasOlder && view.nearTop() && !shown.loadingOlder) this.history.loadOlder(ch);
+    if (shown.detached && shown.hasNewer && view.nearBottom() && !shown.loadingNewer) this.history.loadNewer(ch);
   }
 
   _renderTitle() {

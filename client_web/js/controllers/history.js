@@ -1,6 +1,7 @@
 // Loading a channel's messages over the connection into its ChannelLog (PROTOCOL.md §5.10,
-// §10): the latest page when a channel is opened, older pages as the reader scrolls up, and the
-// messages missing after a gap seen in live traffic. No DOM: it tells its owner what changed.
+// §5.11, §10): the latest page when a channel is opened, older pages as the reader scrolls up,
+// the messages missing after a gap seen in live traffic, and the page around a search hit with
+// its neighbours both ways. No DOM: it tells its owner what changed.
 
 import { RequestError } from '../net/connection.js';
 import { LocalError } from '../net/codes.js';
@@ -8,6 +9,7 @@ import { messageKey } from '../model/channel-log.js';
 import { errorText } from '../views/error-text.js';
 
 const HISTORY_PAGE = 50;
+const AROUND_PAGE = 50;
 const GAP_PAGE = 100;
 const GAP_ROUNDS = 50; // a ceiling on one gap fill (5000 messages); the next resume does the rest
 
@@ -69,9 +71,45 @@ export class History {
     this.loaded(ch);
   }
 
-  /** Load the page before the oldest message held (the reader scrolled up). */
+  /**
+   * Show the messages around `seq` of ch (a search hit): the live range if it holds it, else a
+   * detached range loaded with `around`.
+   */
+  async loadAround(ch, seq) {
+    const log = this.channels.log(ch);
+    if (!log) return;
+    if (!log.jumpTo(seq)) {
+      this.changed(ch);
+      return;
+    }
+    const range = log.detached;
+    this.changed(ch);
+    try {
+      const ok = await this.conn.request('around', { ch, seq, limit: AROUND_PAGE });
+      if (this.channels.log(ch) !== log || log.detached !== range) return;
+      log.setAround(ok.messages ?? [], ok.more_before, ok.more_after);
+    } catch (err) {
+      if (this.channels.log(ch) !== log || log.detached !== range) return;
+      log.leaveDetached();
+      this.errors.set(ch, `Could not load that message: ${errorText(err)}`);
+    }
+    this.changed(ch);
+  }
+
+  /** Load the page after the newest message of the detached range (the reader scrolled down). */
+  loadNewer(ch) {
+    const log = this.channels.log(ch);
+    if (log?.detached) return this._loadDetached(ch, log, log.detached, false);
+    return Promise.resolve();
+  }
+
+  /** Load the page before the oldest message shown (the reader scrolled up). */
   async loadOlder(ch) {
     const log = this.channels.log(ch);
+    if (log?.detached) {
+      await this._loadDetached(ch, log, log.detached, true);
+      return;
+    }
     if (!log || !log.loaded || !log.hasOlder || log.loadingOlder || !this._online) return;
     log.loadingOlder = true;
     this.changed(ch);
@@ -81,6 +119,24 @@ export class History {
       log.addOlder(ok.messages ?? [], ok.more);
     } catch {
       log.loadingOlder = false; // scrolling again retries
+    }
+    this.changed(ch);
+  }
+
+  /** A page of the detached range's history: before its first message, or after its last. */
+  async _loadDetached(ch, log, range, older) {
+    const [has, loading] = older ? ['hasOlder', 'loadingOlder'] : ['hasNewer', 'loadingNewer'];
+    if (range.state !== 'loaded' || !range[has] || range[loading] || !this._online) return;
+    range[loading] = true;
+    this.changed(ch);
+    const edge = older ? { before: range.firstSeq } : { after: range.lastSeq };
+    try {
+      const ok = await this.conn.request('history', { ch, ...edge, limit: HISTORY_PAGE });
+      if (log.detached !== range) return;
+      if (older) log.addDetachedOlder(ok.messages ?? [], ok.more);
+      else log.addDetachedNewer(ok.messages ?? [], ok.more);
+    } catch {
+      range[loading] = false; // scrolling again retries
     }
     this.changed(ch);
   }

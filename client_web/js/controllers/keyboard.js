@@ -1,6 +1,7 @@
-// Keys that work anywhere on the page: Ctrl/Cmd+K (the switcher), Alt+↑/↓ (previous/next
-// channel), Esc (close the drawer, else back to the newest message and the message box), and
-// typing outside a field goes to the message box. Dialogs handle their own keys.
+// Keys that work anywhere on the page: Ctrl/Cmd+K (the switcher), Ctrl/Cmd+Shift+F (search),
+// Alt+↑/↓ (previous/next channel), Esc (close the drawer, else back to the newest message and
+// the message box), and typing outside a field goes to the message box. Dialogs and the search
+// panel handle their own keys (Esc in the panel closes it).
 
 /**
  * @param {object} opts
@@ -10,10 +11,17 @@
  * @param {import('../views/drawer.js').Drawer} opts.drawer
  * @param {import('../views/composer.js').Composer} opts.composer
  * @param {import('./chat.js').ChatController} opts.chat
+ * @param {import('../views/search.js').SearchPanel} opts.search
  */
-export function wireKeyboard({ dialogs, switcher, login, drawer, composer, chat }) {
+export function wireKeyboard({ dialogs, switcher, login, drawer, composer, chat, search }) {
   document.addEventListener('keydown', (ev) => {
     const mod = ev.ctrlKey || ev.metaKey;
+    if (mod && ev.shiftKey && !ev.altKey && (ev.key === 'f' || ev.key === 'F')) {
+      ev.preventDefault();
+      if (login.isOpen || dialogs.some((d) => d.open) || !search.available) return;
+      search.open();
+      return;
+    }
     if (mod && !ev.altKey && !ev.shiftKey && (ev.key === 'k' || ev.key === 'K')) {
       ev.preventDefault();
       if (login.isOpen) return;

@@ -5,6 +5,11 @@
 // arrived live) plus any older pages loaded by scrolling up. `tail` is the seq of the last
 // message held such that every message from the latest page's first one up to it is held too:
 // that is what goes into hello.resume (PROTOCOL.md §10), so the server fills exactly the gap.
+//
+// Beside that live range it may hold one detached range: the messages around a search hit (or a
+// link), far from the newest, loaded both ways by scrolling. It joins the live range as soon as
+// the two meet (or it reaches the channel's newest message); until then the view shows it, and
+// "back to the latest" drops it. Live messages always go to the live range.
 
 import { cidKey } from '../net/ids.js';
 import { isFileInfo } from './files.js';
@@ -73,6 +78,10 @@ export class ChannelLog {
     this.tail = 0;
     this._early = []; // live messages that arrived while the latest page was on its way
     this._keys = new Set(); // messageKey(user, cid) of every held message
+    /** @type {DetachedRange|null} the range around a jump target, while it has not met the live one */
+    this.detached = null;
+    /** The seq to highlight (a search hit), in whichever range holds it; 0: none */
+    this.target = 0;
   }
 
   get loaded() {
@@ -94,6 +103,7 @@ export class ChannelLog {
 
   /** Forget everything (unsubscribed, or a resync: the caller reloads the latest page). */
   reset() {
+    this.detached = null;
     this.state = 'empty';
     this.messages = [];
     this.hasOlder = false;
@@ -176,6 +186,89 @@ export class ChannelLog {
     return drop;
   }
 
+  // --- the detached range ----------------------------------------------------------------
+
+  /**
+   * Show the messages around `seq`. Returns false when the live range holds `seq` already
+   * (nothing to load: it is highlighted there); else a detached range waits for its page.
+   */
+  jumpTo(seq) {
+    this.target = seq;
+    if (this.loaded && this.messages.length && seq >= this.firstSeq && seq <= this.lastSeq) {
+      this.detached = null;
+      return false;
+    }
+    this.detached = new DetachedRange(seq);
+    return true;
+  }
+
+  /** The `around` page of the detached range arrived (ascending seq). */
+  setAround(page, moreBefore, moreAfter) {
+    const d = this.detached;
+    if (!d) return;
+    d.state = 'loaded';
+    d.add(page.filter((m) => isMessage(m) && m.ch === this.ch).map(toHeld));
+    d.hasOlder = !!moreBefore;
+    d.hasNewer = !!moreAfter;
+    this._join();
+  }
+
+  /** A page of history before the detached range's first message arrived. */
+  addDetachedOlder(page, more) {
+    const d = this.detached;
+    if (!d) return;
+    d.loadingOlder = false;
+    d.add(page.filter((m) => isMessage(m) && m.ch === this.ch).map(toHeld));
+    d.hasOlder = !!more;
+  }
+
+  /** A page of history after the detached range's last message arrived. */
+  addDetachedNewer(page, more) {
+    const d = this.detached;
+    if (!d) return;
+    d.loadingNewer = false;
+    d.add(page.filter((m) => isMessage(m) && m.ch === this.ch).map(toHeld));
+    d.hasNewer = !!more;
+    this._join();
+  }
+
+  /** Back to the live end: the detached range is dropped (the highlight goes with it). */
+  leaveDetached() {
+    this.detached = null;
+    this.target = 0;
+  }
+
+  /** What the view shows: the detached range while there is one, else the live range. */
+  get shown() {
+    const d = this.detached;
+    if (d) {
+      return { messages: d.messages, state: d.state === 'loaded' ? 'loaded' : 'loading', hasOlder: d.hasOlder,
+               loadingOlder: d.loadingOlder, hasNewer: d.hasNewer, loadingNewer: d.loadingNewer, detached: true };
+    }
+    return { messages: this.messages, state: this.state, hasOlder: this.hasOlder, loadingOlder: this.loadingOlder,
+             hasNewer: false, loadingNewer: false, detached: false };
+  }
+
+  /** The detached range meets the live one, or reaches the newest message: one range again. */
+  _join() {
+    const d = this.detached;
+    if (!d || d.state !== 'loaded') return;
+    const meets = this.loaded && this.messages.length > 0 && d.lastSeq >= this.firstSeq - 1;
+    if (meets) {
+      if (d.firstSeq < this.firstSeq) this.hasOlder = d.hasOlder;
+      for (const m of d.messages) this._insert(m);
+      this._advanceTail();
+      this.detached = null;
+    } else if (!d.hasNewer && this.state !== 'loaded') {
+      // The newest messages, and no live range yet: this is the live range now.
+      this.reset();
+      this.state = 'loaded';
+      for (const m of d.messages) this._insert(m);
+      this.hasOlder = d.hasOlder;
+      this.tail = this.lastSeq;
+    }
+  }
+
   _insert(held) {
     const list = this.messages;
     const n = list.length;
@@ -194,5 +287,34 @@ export class ChannelLog {
       this.tail++;
       i++;
     }
+  }
+}
+
+/** The messages around a jump target, apart from the live range until they meet it. */
+export class DetachedRange {
+  constructor(target) {
+    this.target = target;
+    /** "loading" (the around page is on its way), "loaded" */
+    this.state = 'loading';
+    this.messages = [];
+    this.hasOlder = false;
+    this.hasNewer = false;
+    this.loadingOlder = false;
+    this.loadingNewer = false;
+  }
+
+  get firstSeq() {
+    return this.messages.length ? this.messages[0].seq : 0;
+  }
+
+  get lastSeq() {
+    return this.messages.length ? this.messages[this.messages.length - 1].seq : 0;
+  }
+
+  /** Merge held messages in, by seq, without duplicates. */
+  add(list) {
+    const bySeq = new Map(this.messages.map((m) => [m.seq, m]));
+    for (const m of list) bySeq.set(m.seq, m);
+    this.messages = [...bySeq.values()].sort((a, b) => a.seq - b.seq);
   }
 }

@@ -38,6 +38,8 @@ export class Session {
     this.clockOffsetMs = 0;
     /** The channel on screen, or null. */
     this.activeId = null;
+    /** The optional capabilities the server announced in hello (PROTOCOL.md §13). */
+    this.features = new Set();
   }
 
   /** True iff this server takes files (feature "files") and this page can upload them. */
@@ -74,6 +76,7 @@ export class Session {
     this.features = new Set(Array.isArray(ok.features) ? ok.features : []);
     this.me.display = user.display;
     this.limits = { ...this.limits, ...(ok.limits ?? {}) };
+    this.features = new Set(Array.isArray(ok.features) ? ok.features.filter((f) => typeof f === 'string') : []);
     if (Number.isSafeInteger(ok.server_time)) this.clockOffsetMs = ok.server_time - now;
     return first ? 'first' : 'again';
   }

@@ -1,6 +1,7 @@
 // The message view: renders timeline items into the list with keyed reuse of elements, keeps
-// the scroll position where the reader expects it, asks for older history near the top, and
-// shows "jump to latest" when the reader is not at the bottom.
+// the scroll position where the reader expects it, asks for older history near the top (and for
+// newer history near the bottom of a detached range, around a search hit, which it scrolls to
+// and highlights), and shows "jump to latest" when the reader is not at the bottom.
 
 import { channelIcon, h, replaceChildren } from './dom.js';
 import { filesSignature, renderFiles } from './attachments.js';
@@ -43,15 +44,19 @@ const STATUS_TEXT = {
 
 export class MessageView {
   /**
-   * @param {object} els {scroller, list, top, jump}
-   * @param {object} hooks {loadOlder(), atBottomChanged(atBottom), retry(cid), discard(cid),
+   * @param {object} els {scroller, list, top, bottom, jump}
+   * @param {object} hooks {loadOlder(), loadNewer(), atBottomChanged(atBottom), retry(cid), discard(cid), jumped(),
    *   viewImage(fileId), cancelFile(cid, local), progress(cid, local) → bytes sent}
    */
   constructor(els, hooks) {
     this.scroller = els.scroller;
     this.list = els.list;
     this.top = els.top;
+    this.bottom = els.bottom;
     this.jump = els.jump;
+    this.detached = false;
+    this._target = 0; // a seq to scroll to (centred) once its element exists
+    this._targetShown = 0;
     this.hooks = hooks;
     /** @type {Map<string, HTMLElement>} */
     this.nodes = new Map();
@@ -92,9 +97,17 @@ export class MessageView {
     }
   }
 
+  /** Scroll to message `seq` when it is rendered (a search hit), instead of the bottom. */
+  showTarget(seq) {
+    this._target = seq;
+    this._targetShown = 0;
+    this.atBottom = false;
+  }
+
   /** Show another channel: forget the elements of the previous one. */
   switchTo(ch) {
     this.channel = ch;
+    this._target = 0;
     this.nodes.clear();
     this.list.replaceChildren();
     this.newBelow = 0;
@@ -113,7 +126,14 @@ export class MessageView {
     return this.scroller.scrollTop < LOAD_OLDER_PX;
   }
 
+  /** True iff the reader is close enough to the bottom that newer history should be loaded. */
+  nearBottom() {
+    const s = this.scroller;
+    return s.scrollHeight - s.scrollTop - s.clientHeight < LOAD_OLDER_PX;
+  }
+
   scrollToBottom() {
+    this._target = 0;
     this.scroller.scrollTop = this.scroller.scrollHeight;
     this.atBottom = true;
     this.newBelow = 0;
@@ -129,6 +149,8 @@ export class MessageView {
    * @param {{state: string, hasOlder: boolean, loadingOlder: boolean, error?: string, name: string, private: boolean}} info
    */
   render(items, info) {
+    this.detached = !!info.detached;
+    if (this.detached) this.atBottom = false;
     const wasAtBottom = this.atBottom;
     let anchor = wasAtBottom ? null : this._firstVisible();
     const anchorTop = anchor ? anchor.getBoundingClientRect().top : 0;
@@ -165,7 +187,13 @@ export class MessageView {
     }
 
     this._renderTop(info, items.length === 0);
-    if (wasAtBottom) {
+    this.bottom.hidden = !(info.detached && info.hasNewer);
+    replaceChildren(this.bottom, info.loadingNewer ? 'Loading newer messages…' : '');
+    const target = this._target && this._targetShown !== this._target ? this._nodeOfSeq(this._target) : null;
+    if (target) {
+      this._targetShown = this._target;
+      target.scrollIntoView({ block: 'center' });
+    } else if (wasAtBottom) {
       this.scroller.scrollTop = this.scroller.scrollHeight;
     } else if (anchor && anchor.isConnected) {
       this.scroller.scrollTop += anchor.getBoundingClientRect().top - anchorTop;
@@ -207,6 +235,11 @@ export class MessageView {
     }
   }
 
+  _nodeOfSeq(seq) {
+    for (const node of this.list.children) if (node.dataset.seq === String(seq)) return node;
+    return null;
+  }
+
   _day(item) {
     return h('div', { class: 'day-sep', role: 'separator', 'aria-label': item.label }, h('span', {}, item.label));
   }
@@ -215,6 +248,7 @@ export class MessageView {
     const m = item.msg;
     const cls = ['msg'];
     if (item.grouped) cls.push('grouped');
+    if (item.target) cls.push('target');
     if (item.own) cls.push('own');
     if (item.status) cls.push(`status-${item.status}`);
     const time = h('time', { class: 'msg-time', datetime: new Date(m.ts).toISOString(), title: fullTimeLabel(m.ts, { locale: this.locale }) }, timeLabel(m.ts, { locale: this.locale }));
@@ -232,6 +266,7 @@ export class MessageView {
       : h('div', { class: 'msg-gutter' }, h('span', { class: `avatar avatar-c${m.user % AVATAR_COLOURS}`, 'aria-hidden': 'true' }, initial(m.display)));
     const line = h('div', { class: 'msg-line' }, renderBody(m.body));
     const files = renderFiles(m.files, { local: item.local, sent: (local) => this.hooks.progress?.(m.cid, local) ?? 0 });
+    if (item.target) line.append(h('span', { class: 'visually-hidden' }, ' (the message you searched for)'));
     const main = h('div', { class: 'msg-main' }, head, line, files);
     if (item.own && item.status) {
       const status = h('div', { class: 'msg-status' });
@@ -272,6 +307,11 @@ export class MessageView {
   }
 
   _onScroll() {
+    if (this.detached) {
+      if (this.nearBottom()) this.hooks.loadNewer();
+      if (this.scroller.scrollTop < LOAD_OLDER_PX) this.hooks.loadOlder();
+      return;
+    }
     const atBottom = this.isAtBottom();
     if (atBottom !== this.atBottom) {
       this.atBottom = atBottom;
@@ -283,9 +323,10 @@ export class MessageView {
   }
 
   _updateJump() {
-    const show = !this.atBottom;
+    const show = !this.atBottom || this.detached;
     this.jump.hidden = !show;
-    const label = this.newBelow > 0 ? `${this.newBelow} new message${this.newBelow === 1 ? '' : 's'} — jump to latest` : 'Jump to latest';
+    let label = this.newBelow > 0 ? `${this.newBelow} new message${this.newBelow === 1 ? '' : 's'} — jump to latest` : 'Jump to latest';
+    if (this.detached) label = 'Back to the latest messages';
     if (this.jump.firstChild?.nodeValue !== label) {
       replaceChildren(this.jump, label, ' ', h('span', { 'aria-hidden': 'true' }, '↓'));
     }
@@ -296,5 +337,5 @@ export class MessageView {
 function signature(item) {
   if (item.kind === 'day') return `d|${item.label}`;
   const m = item.msg;
-  return `m|${m.seq}|${m.ts}|${item.grouped ? 1 : 0}|${item.status}|${item.error ? item.error.code : ''}|${m.display}|${m.body.length}|${filesSignature(m.files)}`;
+  return `m|${m.seq}|${m.ts}|${item.grouped ? 1 : 0}|${item.status}|${item.error ? item.error.code : ''}|${m.display}|${m.body.length}|${filesSignature(m.files)}|${item.target ? 1 : 0}`;
 }
