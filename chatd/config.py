@@ -79,6 +79,8 @@ class Config:
     files_pending_max: int = 5
     files_reserve_bytes: int = 1024 * 1024 * 1024
     files_unattached_secs: int = 24 * 3600
+    edit_window_secs: int = 15 * 60
+    away_secs: int = 5 * 60
 
     @property
     def embedded_db(self) -> bool:
@@ -260,6 +262,8 @@ CHECKS: Mapping[str, Callable[[Any], Any]] = {
     "files_pending_max": _int_range(1, 1000),
     "files_reserve_bytes": _int_range(0, 1 << 50),
     "files_unattached_secs": _int_range(60, 365 * 86400),
+    "edit_window_secs": _int_range(0, 10 * 365 * 86400),
+    "away_secs": _int_range(10, 86400),
 }
 assert set(CHECKS) == {f.name for f in fields(Config)}, "every key needs a check"
 

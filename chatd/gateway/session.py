@@ -14,6 +14,7 @@ bug — logged with its traceback, and this connection alone is closed with 1011
 from __future__ import annotations
 
 import logging
+from dataclasses import replace
 
 import trio
 
@@ -134,6 +135,10 @@ class Session:
     def refresh(self, principal: Principal) -> None:
         self._principal = principal
 
+    def rename(self, display_name: str) -> None:
+        if self._principal is not None:
+            self._principal = replace(self._principal, display_name=display_name)
+
     def channel_ids(self) -> list[int]:
         return self.subs.ids()
 
@@ -153,12 +158,15 @@ class Session:
     def deliver(self, ch: int, seq: int, frame: bytes) -> None:
         self.subs.deliver(ch, seq, frame)
 
+    def deliver_note(self, ch: int, seq: int, frame: bytes) -> None:
+        self.subs.deliver_note(ch, seq, frame)
+
     def deliver_ephemeral(self, ch: int, frame: bytes) -> None:
         self.subs.deliver_ephemeral(ch, frame)
 
-    def join_channel(self, ch: int, *, role: str, private: bool, last_seq: int, added: bytes) -> None:
+    def join_channel(self, ch: int, *, role: str, private: bool, dm: bool, last_seq: int, added: bytes) -> None:
         if self.ready and ch not in self.subs:
-            self.subs.subscribe(ch, role=role, private=private)
+            self.subs.subscribe(ch, role=role, private=private, dm=dm)
             self.subs.go_live(ch, last_seq)
             self.out.queue(added)
 
