@@ -316,6 +316,7 @@ const notifier = new Notifier({
   els: els.notifyPrompt,
 });
 chat.onNews = (ch, message, mention) => notifier.news(ch, message, mention);
+chat.onChanged = (message) => notifier.changed(message);
 chat.onTotals = (totals) => notifier.totals(totals);
 chat.onOpen = () => panel.render();
 const search = new SearchController({

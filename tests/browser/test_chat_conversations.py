@@ -183,10 +183,20 @@ async def test_a_hidden_tab_notifies_a_mention_and_not_an_ordinary_message(
         await bob.call(bob.driver.get, "about:blank")
         await _sent(alice, "the build is green")
         await _sent(alice, f"@{bob.username} can you review?")
+        # An edit that newly mentions bob notifies him too (once); one that does not, nobody.
+        await alice.js(f"({BODY_OF}).querySelector('button[data-action=edit]').click()", "the build is green")
+        await alice.wait("!document.getElementById('edit-bar').hidden")
+        await alice.js("const b = document.getElementById('composer-input'); b.value = arguments[0];"
+                       " b.dispatchEvent(new Event('input', {bubbles: true}))", f"@{bob.username} the build is green")
+        await _keys(alice, "#composer-input", Keys.ENTER)
+        await alice.wait("document.getElementById('edit-bar').hidden")
         await bob.call(bob.driver.switch_to.window, chat_tab)
-        await bob.wait_for_body(f"@{bob.username} can you review?")
+        await bob.wait_for_body(f"@{bob.username} the build is green")
         shown = await bob.js("return window.__chatd.notifications()")
         if granted:
-            assert [(n["title"], n["body"]) for n in shown] == [("#general", f"Alice: @{bob.username} can you review?")]
+            assert [(n["title"], n["body"]) for n in shown] == [
+                ("#general", f"Alice: @{bob.username} can you review?"),
+                ("#general", f"Alice: @{bob.username} the build is green"),
+            ]
         else:
             assert shown == []

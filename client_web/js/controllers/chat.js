@@ -187,6 +187,7 @@ export class ChatController {
       this.views.announcer.announce(this.channels.get(ch)?.name ?? '', message.display, message.body);
     }
     if (!changed && isNew && !own) this.onNews?.(ch, message, mention);
+    if (changed) this.onChanged?.(message);
     this.renderSidebar();
   }
 

@@ -8,6 +8,7 @@ import { badgeText } from '../model/unread.js';
 import { h, replaceChildren } from '../views/dom.js';
 
 const DISMISSED_KEY = 'notify-prompt-dismissed';
+const CHANGED_KEPT = 50; // a counts push follows its msg.changed at once: a few are plenty
 const ICON_PX = 64;
 
 export class Notifier {
@@ -23,6 +24,9 @@ export class Notifier {
     Object.assign(this, { channels, session, openAt, els, api });
     /** What this page showed, newest last: {title, body, tag, ch, seq} (also for the tests). */
     this.shown = [];
+    /** The latest versions of changed messages, by "ch:seq": what an edit that mentions me says,
+     * when the channel's messages are not loaded here. */
+    this._changed = new Map();
     this._iconHref = els.icon.href;
     this._iconCount = 0;
     this._baseImage = null;
@@ -50,11 +54,18 @@ export class Notifier {
     if (shouldNotify(c, { mention, own, looking: this.looking() })) this._show(c, m);
   }
 
+  /** A message changed (`msg.changed`): keep it a moment, its `counts` push may follow. */
+  changed(m) {
+    this._changed.delete(`${m.ch}:${m.seq}`);
+    this._changed.set(`${m.ch}:${m.seq}`, m);
+    if (this._changed.size > CHANGED_KEPT) this._changed.delete(this._changed.keys().next().value);
+  }
+
   /** A `counts` push: an edit made a message mention me — notify once, as for a new mention. */
   counts(f) {
     if (!Number.isSafeInteger(f.mention)) return;
     const c = this.channels.get(f.ch);
-    const m = this.channels.log(f.ch)?.find(f.mention);
+    const m = this._changed.get(`${f.ch}:${f.mention}`) ?? this.channels.log(f.ch)?.find(f.mention);
     if (c && m && !m.deleted && shouldNotify(c, { mention: true, own: false, looking: this.looking() })) this._show(c, m);
   }
 

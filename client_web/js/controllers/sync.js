@@ -53,7 +53,6 @@ export class Sync {
     conn.on('read', (f) => channels.readElsewhere(f.ch, f.seq, Number.isSafeInteger(f.last_seq) ? f : null));
     conn.on('user.updated', (f) => {
       channels.userUpdated(f.user);
-      presence.rename?.(f.user);
       callbacks.userUpdated?.(f.user);
     });
     conn.on('typing', (f) => {
