@@ -9,6 +9,8 @@ change's own statement, with the message's row locked (sql ``chatd_change_messag
 
 from __future__ import annotations
 
+from typing import Any
+
 import trio
 
 from chatd import render
@@ -20,10 +22,8 @@ from chatd.wire.errors import FORBIDDEN, NOT_FOUND, UNAVAILABLE
 
 
 async def edit(peer: Peer, frame: Edit, _: Grant | None) -> None:
-    changed = await _change(peer, frame.ch, ChangeRequest(
-        peer.user_id, frame.seq, False, _ignore, body=frame.body, mentions=frame.mentions, mention_all=frame.all,
-        window_secs=peer.state.config.edit_window_secs,
-    ))
+    changed = await _change(peer, frame.ch, frame.seq, False, body=frame.body, mentions=frame.mentions,
+                            mention_all=frame.all)
     _refuse_unless_done(changed, peer, "edit")
     fields = {"v": changed.version} if changed.pos is None else {"seq": changed.pos, "v": changed.version}
     peer.push(Ok(frame.rid, fields))
@@ -31,9 +31,7 @@ async def edit(peer: Peer, frame: Edit, _: Grant | None) -> None:
 
 async def delete(peer: Peer, frame: Delete, grant: Grant | None) -> None:
     moderator = (grant is not None and grant.role == "owner") or peer.principal.is_admin
-    changed = await _change(peer, frame.ch, ChangeRequest(
-        peer.user_id, frame.seq, True, _ignore, moderator=moderator, window_secs=peer.state.config.edit_window_secs,
-    ))
+    changed = await _change(peer, frame.ch, frame.seq, True, moderator=moderator)
     _refuse_unless_done(changed, peer, "delete")
     peer.push(Ok(frame.rid, {"seq": changed.pos, "v": changed.version}))
     if changed.released:  # committed: the bytes no other upload shares can leave the disk now
@@ -47,14 +45,12 @@ async def versions(peer: Peer, frame: Versions, _: Grant | None) -> None:
     peer.push(Ok(frame.rid, {"ch": frame.ch, "seq": frame.seq, "versions": [render.version(r) for r in rows]}))
 
 
-def _ignore(_: ChangeRequest) -> None:
-    """The request's on_done, replaced by ``_change``."""
-
-
-async def _change(peer: Peer, ch: int, req: ChangeRequest) -> Changed:
-    """Queue ``req`` on ch's actor and wait for its commit (or refusal)."""
+async def _change(peer: Peer, ch: int, seq: int, delete: bool, **fields: Any) -> Changed:
+    """Queue the change of message ``seq`` on ch's actor and wait for its commit (or refusal)."""
     done = trio.Event()
-    req.on_done = lambda _: done.set()  # runs in the actor's task: must not block
+    req = ChangeRequest(  # on_done runs in the actor's task: it must not block
+        peer.user_id, seq, delete, lambda _: done.set(), window_secs=peer.state.config.edit_window_secs, **fields
+    )
     try:
         peer.state.hub.actor(ch).submit(req)
     except Busy:
