@@ -54,9 +54,10 @@ async def test_eight_parallel_200_mib_uploads_stay_within_40_mib(server: Running
         done = await trio.run_process(
             [sys.executable, "-m", "bench.upload_client", server.url, alice.token,
              "--parallel", str(PARALLEL), "--mib", str(SIZE_MIB)],
-            capture_stdout=True, cwd=ROOT, check=False,
+            capture_stdout=True, capture_stderr=True, cwd=ROOT, check=False,
         )
         growth_mib = (_status_kib("VmHWM") - before_kib) / 1024
+        assert done.stdout, f"the upload client printed no report (exit {done.returncode}): {done.stderr.decode()[-2000:]}"
         report = json.loads(done.stdout)
         assert [status for status, _ in report["results"]] == [201] * PARALLEL, report["results"]
         assert all(f["size"] == SIZE_MIB * MiB for _, f in report["results"])
