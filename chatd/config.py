@@ -88,6 +88,8 @@ class Config:
     max_connections_per_user: int = 32
     max_connections_per_address: int = 128
     vitals_log_secs: float = 600.0  # event=server.vitals (memory, fds, tasks) this often; 0: never
+    edit_window_secs: int = 15 * 60
+    away_secs: int = 5 * 60
 
     @property
     def embedded_db(self) -> bool:
@@ -274,6 +276,8 @@ CHECKS: Mapping[str, Callable[[Any], Any]] = {
     "max_connections_per_user": _int_range(0, 1_000_000),
     "max_connections_per_address": _int_range(0, 1_000_000),
     "vitals_log_secs": _float_range(0, 86400),
+    "edit_window_secs": _int_range(0, 10 * 365 * 86400),
+    "away_secs": _int_range(10, 86400),
 }
 assert set(CHECKS) == {f.name for f in fields(Config)}, "every key needs a check"
 

@@ -35,7 +35,7 @@ class LiveConnection(Protocol):
         """Queue an encoded server frame (a slow consumer is closed, never waited for)."""
         ...
 
-    def join_channel(self, ch: int, *, role: str, private: bool, last_seq: int, added: bytes) -> None:
+    def join_channel(self, ch: int, *, role: str, private: bool, dm: bool, last_seq: int, added: bytes) -> None:
         """The user is now a member of ``ch``: subscribe live from ``last_seq`` on, queue ``added``."""
         ...
 
@@ -45,6 +45,10 @@ class LiveConnection(Protocol):
 
     def refresh(self, principal: Principal) -> None:
         """The session was re-checked: act as ``principal`` (a new expiry, a new display name)."""
+        ...
+
+    def rename(self, display_name: str) -> None:
+        """The user changed their display name: use it from now on."""
         ...
 
 

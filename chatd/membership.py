@@ -54,7 +54,8 @@ class Membership:
         frame = encode_server_frame(ChannelAdded(render.channel(channel)))
         for conn in self._connections.of_user(user_id):
             conn.join_channel(
-                channel.id, role=channel.role, private=channel.private, last_seq=channel.last_seq, added=frame
+                channel.id, role=channel.role, private=channel.private, dm=channel.dm is not None,
+                last_seq=channel.last_seq, added=frame,
             )
         if announce:
             self._queue(_MemberEvent(channel.id, user_id, joined=True))

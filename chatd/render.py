@@ -14,14 +14,17 @@ from chatd.store.channels import ChannelRow, MemberRow, PublicChannelRow
 from chatd.store.files import FileRow
 from chatd.store.messages import MessageRow
 from chatd.store.search import Hit
+from chatd.store.stream import Event, VersionRow
 from chatd.wire import (
     ChannelInfo,
     FileInfo,
     MemberInfo,
     Msg,
+    MsgChanged,
     PublicChannelInfo,
     SearchHitInfo,
     UserInfo,
+    VersionInfo,
 )
 
 _KINDS: dict[str, Literal["image", "video", "audio", "file"]] = {
@@ -33,13 +36,39 @@ SNIPPET_CHARS = 240
 SNIPPET_LEAD_CHARS = 60
 
 
+_NOTIFY: dict[str, Literal["all", "mentions", "nothing"]] = {"all": "all", "mentions": "mentions", "nothing": "nothing"}
+
+
 def msg(row: MessageRow) -> Msg:
-    """The ``msg`` push of a stored message (history pages carry ``msg(row).info()``): live
-    pushes, resume replays, history and around all come through here, files included."""
+    """The ``msg`` push of a stored message as it is now (history pages carry ``msg(row).info()``):
+    live pushes, resume replays, history, around and ``msg.changed`` all come through here, files
+    included. A deleted message is a tombstone: nothing of its content, whatever the row holds."""
+    if row.deleted:
+        return Msg(row.channel_id, row.seq, row.id, row.ts_ms, row.user_id, row.username, row.display_name,
+                   None, row.cid, v=row.version, edited=row.edited_ms, deleted=True)
     return Msg(
         row.channel_id, row.seq, row.id, row.ts_ms, row.user_id, row.username, row.display_name,
-        row.body, row.cid, [file(f) for f in row.files] if row.files else None,
+        row.body, row.cid, [file(f) for f in row.files] if row.files else None, row.version, row.edited_ms,
+        None, list(row.mentions) if row.mentions else None, True if row.mention_all else None,
     )
+
+
+def event(ev: Event) -> Msg | MsgChanged:
+    """An event of the stream (a replay, a gap fill): ``msg`` at a message's own position, else
+    ``msg.changed`` at the change's, each with the message as it is now."""
+    if ev.changed:
+        return MsgChanged(ev.message.channel_id, ev.pos, msg(ev.message).info())
+    return msg(ev.message)
+
+
+def version(row: VersionRow) -> VersionInfo:
+    """A previous version of an edited message (``versions`` reply)."""
+    info: VersionInfo = {"v": row.version, "body": row.body, "ts": row.ts_ms}
+    if row.mentions:
+        info["mentions"] = list(row.mentions)
+    if row.mention_all:
+        info["all"] = True
+    return info
 
 
 def file(row: FileRow) -> FileInfo:
@@ -52,12 +81,16 @@ def file(row: FileRow) -> FileInfo:
 
 
 def channel(row: ChannelRow) -> ChannelInfo:
-    """A channel as its member sees it (hello, channels, channel.added)."""
+    """A channel as its member sees it (hello, channels, channel.added, channel.updated)."""
     role: Literal["owner", "member"] = "owner" if row.role == "owner" else "member"
-    return {
+    info: ChannelInfo = {
         "id": row.id, "name": row.name, "description": row.description, "private": row.private,
         "role": role, "last_seq": row.last_seq, "read_seq": row.read_seq, "unread": row.unread,
+        "mentions": row.mentions, "notify": _NOTIFY.get(row.notify, "mentions"), "muted": row.muted,
     }
+    if row.dm is not None:
+        info["dm"] = [user(u.id, u.username, u.display_name) for u in row.dm]
+    return info
 
 
 def public_channel(row: PublicChannelRow) -> PublicChannelInfo:

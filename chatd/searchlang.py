@@ -12,11 +12,13 @@ Grammar (docs/client.md has the user's version):
   3+ characters, any word containing it; ``word*``: words starting with it;
 - ``"exact phrase"``: those words in that order, nothing else in between;
 - ``a OR b``: either (``OR`` in capitals, between two words or phrases);
-- ``-word``, ``-"phrase"``, ``-from:…``, ``-in:…``, ``-has:…``, ``-is:mention``: not that;
-- ``from:@user`` (``from:me``), ``in:#channel`` (``in:"two words"``), ``has:link``,
-  ``has:file``, ``has:image``, ``is:mention``, ``before:``/``after:``/``on:`` an ISO date
-  (``2025-03-14``; ``2025-03`` and ``2025`` mean the whole month or year) in the user's time zone.
-  Several ``from:`` or several ``in:`` are alternatives; anything else must all hold.
+- ``-word``, ``-"phrase"``, ``-from:…``, ``-in:…``, ``-dm:…``, ``-has:…``, ``-is:mention``: not that;
+- ``from:@user`` (``from:me``), ``in:#channel`` (``in:"two words"``), ``dm:@user`` (my direct
+  message conversations with them), ``has:link``, ``has:file``, ``has:image``, ``is:mention``
+  (the message's structured mentions name me, or it mentions everyone: marker lexemes, never
+  the text), ``before:``/``after:``/``on:`` an ISO date (``2025-03-14``; ``2025-03`` and
+  ``2025`` mean the whole month or year) in the user's time zone.
+  Several ``from:`` or several ``in:``/``dm:`` are alternatives; anything else must all hold.
 """
 
 from __future__ import annotations
@@ -41,7 +43,10 @@ PREFIX, EXACT, EXCLUDED, MARKER = 1, 2, 4, 8
 HAS_MARKERS = {"link": " has:link", "links": " has:link", "url": " has:link", "file": " has:file",
                "files": " has:file", "attachment": " has:file", "image": " has:image",
                "images": " has:image"}
-_OPS = frozenset({"from", "in", "has", "before", "after", "on", "is"})
+_OPS = frozenset({"from", "in", "dm", "has", "before", "after", "on", "is"})
+#: The marker lexemes of mentions (sql chatd_search_mentions): of me (the caller puts my id in
+#: place of MENTION_ME), and of everyone.
+MENTION_ME, MENTION_ALL = " @me", " @all"
 _QUOTES = {'"': '"', "“": "”", "„": "“", "«": "»"}
 _TOKEN = re.compile(r'(-?)(?:([A-Za-z]+):)?(["“„«])|(\S+)')
 _DATE = re.compile(r"^(\d{4})(?:-(\d{1,2})(?:-(\d{1,2}))?)?$")
@@ -78,6 +83,8 @@ class Query:
     not_from: tuple[str, ...] = ()
     in_channels: tuple[str, ...] = ()  # channel names as typed, without "#"
     not_in: tuple[str, ...] = ()
+    dm_users: tuple[str, ...] = ()  # usernames as typed: my conversations with them
+    not_dm: tuple[str, ...] = ()
     since: datetime | None = None
     until: datetime | None = None
     items: tuple[Item, ...] = field(default=(), compare=False)
@@ -106,7 +113,7 @@ def parse(q: str, tz: str | None = None) -> Query:
             pos = end + 1 if end >= 0 else len(q)
             source = q[m.start(): pos]
             op = (m.group(2) or "").lower()
-            if op in ("from", "in") and inner.strip():
+            if op in ("from", "in", "dm") and inner.strip():
                 b.operator(op, inner.strip(), neg, source)
             else:
                 if m.group(2):  # an unknown op before a phrase: its text is a word
@@ -149,6 +156,8 @@ class _Builder:
         self.not_from: list[str] = []
         self.in_channels: list[str] = []
         self.not_in: list[str] = []
+        self.dm_users: list[str] = []
+        self.not_dm: list[str] = []
         self.since: datetime | None = None
         self.until: datetime | None = None
         self._group = 0
@@ -180,6 +189,9 @@ class _Builder:
         if op == "from":
             target = self.not_from if neg else self.from_users
             name = value.removeprefix("@")
+        elif op == "dm":
+            target = self.not_dm if neg else self.dm_users
+            name = value.removeprefix("@")
         else:
             target = self.not_in if neg else self.in_channels
             name = value.removeprefix("#")
@@ -189,7 +201,7 @@ class _Builder:
 
     def operator_value(self, op: str, value: str, neg: bool, source: str, zone: ZoneInfo | timezone) -> bool:
         """Apply ``op:value``; False if it is not a valid operator (then it is plain text)."""
-        if op in ("from", "in"):
+        if op in ("from", "in", "dm"):
             self.operator(op, value, neg, source)
             return True
         if op == "has" and value.lower() in HAS_MARKERS:
@@ -197,7 +209,9 @@ class _Builder:
             self.items.append(Item("has", source, neg))
             return True
         if op == "is" and value.lower() in ("mention", "mentioned", "mentions"):
-            self._term("@", EXACT | (EXCLUDED if neg else 0), False)  # the caller puts my name after @
+            excluded = EXCLUDED if neg else 0
+            self._term(MENTION_ME, MARKER | excluded, False)  # the caller puts my id in
+            self._term(MENTION_ALL, MARKER | excluded, True)  # …or everyone: one alternative
             self.items.append(Item("is", source, neg))
             return True
         if op in ("before", "after", "on") and not neg:
@@ -218,7 +232,8 @@ class _Builder:
     def build(self) -> Query:
         return Query(
             terms=tuple(self.terms), from_users=tuple(self.from_users), not_from=tuple(self.not_from),
-            in_channels=tuple(self.in_channels), not_in=tuple(self.not_in), since=self.since,
+            in_channels=tuple(self.in_channels), not_in=tuple(self.not_in), dm_users=tuple(self.dm_users),
+            not_dm=tuple(self.not_dm), since=self.since,
             until=self.until, items=tuple(self.items),
         )
 
@@ -243,9 +258,10 @@ def _date_span(value: str, zone: ZoneInfo | timezone) -> tuple[datetime, datetim
     return datetime.combine(first, time(), zone), datetime.combine(after, time(), zone)
 
 
-def with_mentions_of(query: Query, username: str) -> Query:
-    """``is:mention`` means my own name: ``@`` + ``username``."""
-    terms = tuple(replace(t, text="@" + username) if t.text == "@" and t.mode & EXACT else t for t in query.terms)
+def with_mentions_of(query: Query, user_id: int) -> Query:
+    """``is:mention`` means mentions of me: my id's marker lexeme (' @<id>')."""
+    terms = tuple(replace(t, text=f" @{user_id}") if t.text == MENTION_ME and t.mode & MARKER else t
+                  for t in query.terms)
     return replace(query, terms=terms)
 
 

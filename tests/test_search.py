@@ -41,7 +41,7 @@ async def test_every_operator_alone_and_combined(daemon: MemoryDaemon) -> None:
         db = daemon.db
         await post_at(db, general, alice.user_id, "deploy failed on prod")
         await post_at(db, general, bob.user_id, "deploy ok https://ci.example.org/run/7")
-        await post_at(db, ops, alice.user_id, "@bob check the deploy")
+        await post_at(db, ops, alice.user_id, "@bob check the deploy", mentions=[bob.user_id])
         await post_at(db, ops, carol.user_id, "backup done")
         await post_at(db, ops, bob.user_id, "old deploy note", OLD)
         expected: dict[str, set[str]] = {

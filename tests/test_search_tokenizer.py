@@ -107,7 +107,7 @@ async def _setup(db: Database) -> tuple[int, int]:
 
 
 async def _found(db: Database, user: int, q: str) -> set[str]:
-    query = searchlang.with_mentions_of(searchlang.parse(q), "carol")
+    query = searchlang.with_mentions_of(searchlang.parse(q), user)
     terms = search_store.Terms([t.text for t in query.terms], [t.mode for t in query.terms],
                                [t.group for t in query.terms])
     page = await search_store.search_page(db, user_id=user, terms=terms, scope=search_store.Scope(),

@@ -46,8 +46,13 @@ def test_operators() -> None:
     assert (q.from_users, q.not_from, q.in_channels, q.not_in) == (("alice", "bob"), ("carol",),
                                                                    ("ops", "two words"), ("random",))
     assert [(t.text, t.mode) for t in q.terms] == [(" has:link", MARKER), (" has:image", MARKER | EXCLUDED),
-                                                   ("@", EXACT)]
-    assert [(t.text, t.mode) for t in with_mentions_of(q, "dave").terms][-1] == ("@dave", EXACT)
+                                                   (" @me", MARKER), (" @all", MARKER)]
+    # is:mention: my id's marker or everyone's, as alternatives (one group)
+    terms = with_mentions_of(q, 42).terms
+    assert [(t.text, t.mode) for t in terms][-2:] == [(" @42", MARKER), (" @all", MARKER)]
+    assert terms[-2].group == terms[-1].group
+    q = parse("dm:@bob -dm:carol")
+    assert (q.dm_users, q.not_dm) == (("bob",), ("carol",))
     # not operators: unknown names, bad values, no value, URLs
     assert _terms("foo:bar has:kittens is:weird before:someday from: https://x.org/a") == [
         ("foo:bar", 0, 1), ("has:kittens", 0, 2), ("is:weird", 0, 3), ("before:someday", 0, 4), ("from:", 0, 5),

@@ -193,7 +193,7 @@ def _sample(cls: type, name: str) -> object:
     field = next(f for f in dataclasses.fields(cls) if f.name == name)
     if field.default is not dataclasses.MISSING:
         return field.default
-    return {"cid": os.urandom(16), "body": "x", "name": "x", "user": "x", "state": "away", "q": "x"}[name]
+    return {"cid": os.urandom(16), "body": "x", "name": "x", "user": "x", "state": "away", "q": "x", "users": ("x",)}[name]
 
 
 # --- behaviour fixed with the restructure (issue 10 item 8, issue 16 item 5) ---

@@ -40,9 +40,13 @@ from chatd.wire import (
     ChannelInvite,
     ChannelJoin,
     ChannelLeave,
+    ChannelNotify,
     ChannelRemoved,
     Channels,
     ClientFrame,
+    Delete,
+    DmOpen,
+    Edit,
     Error,
     FileInfo,
     FrameTooLarge,
@@ -67,6 +71,8 @@ from chatd.wire import (
     StoragePush,
     Typing,
     TypingPush,
+    Users,
+    Versions,
     decode_client_frame,
     decode_item,
     decode_server_frame,
@@ -355,6 +361,17 @@ CLIENT_FRAMES: st.SearchStrategy[ClientFrame] = st.one_of(
     st.builds(Typing, rid=UINT, ch=UINT),
     st.builds(PresenceSet, rid=UINT, state=st.sampled_from(["active", "away"])),
     st.builds(Ping, rid=UINT),
+    st.builds(Send, rid=UINT, ch=UINT, cid=st.binary(min_size=16, max_size=16), body=BODY,
+              mentions=st.lists(UINT, min_size=1, max_size=50, unique=True).map(tuple), all=st.booleans()),
+    st.builds(Edit, rid=UINT, ch=UINT, seq=UINT, body=BODY,
+              mentions=st.lists(UINT, max_size=50, unique=True).map(tuple), all=st.booleans()),
+    st.builds(Delete, rid=UINT, ch=UINT, seq=UINT),
+    st.builds(Versions, rid=UINT, ch=UINT, seq=UINT),
+    st.builds(DmOpen, rid=UINT, users=st.lists(TEXT, min_size=1, max_size=7).map(tuple)),
+    st.builds(Users, rid=UINT, q=st.none() | TEXT, limit=LIMIT),
+    st.builds(ChannelNotify, rid=UINT, ch=UINT, notify=st.sampled_from(["all", "mentions", "nothing"]),
+              muted=st.none() | st.booleans()),
+    st.builds(ChannelNotify, rid=UINT, ch=UINT, muted=st.booleans()),
 )
 
 
@@ -363,9 +380,9 @@ def client_map(frame: ClientFrame) -> dict[str, object]:
     m: dict[str, object] = {"op": frame.op}
     for f in dataclasses.fields(frame):
         value = getattr(frame, f.name)
-        if value is None or (f.name == "files" and not value):
+        if value is None or (f.name in ("files", "mentions") and not value):
             continue
-        if f.name in ("resume", "files"):
+        if f.name in ("resume", "files", "mentions", "users"):
             value = [list(pair) for pair in value] if f.name == "resume" else list(value)
         m[f.name] = value
     return m
@@ -706,9 +723,21 @@ def test_msg_encoding_is_the_documented_map() -> None:
     data = encode_server_frame(msg)
     assert list(cbor2.loads(data).items()) == [
         ("op", "msg"), ("ch", 12), ("seq", 340), ("id", 90210), ("ts", 1764067200000),
-        ("user", 7), ("name", "alice"), ("display", "Alice"), ("body", "hi"), ("cid", CID),
+        ("user", 7), ("name", "alice"), ("display", "Alice"), ("body", "hi"), ("cid", CID), ("v", 1),
     ]
     assert msg.info() == {k: v for k, v in cbor2.loads(data).items() if k != "op"}
+
+
+def test_edited_message_and_tombstone_encode_their_documented_fields() -> None:
+    edited = Msg(ch=12, seq=340, id=90210, ts=1764067200000, user=7, name="alice", display="Alice",
+                 body="hi @bob", cid=CID, v=2, edited=1764067230000, mentions=[9], all=True)
+    assert list(cbor2.loads(encode_server_frame(edited))) == [
+        "op", "ch", "seq", "id", "ts", "user", "name", "display", "body", "cid", "v", "edited", "mentions", "all",
+    ]
+    tombstone = Msg(ch=12, seq=340, id=90210, ts=1764067200000, user=7, name="alice", display="Alice",
+                    body=None, cid=CID, v=3, deleted=True)
+    decoded = cbor2.loads(encode_server_frame(tombstone))
+    assert "body" not in decoded and decoded["deleted"] is True and decoded["v"] == 3
 
 
 def test_error_frame_leaves_out_absent_fields() -> None:
@@ -752,12 +781,12 @@ def test_public_api() -> None:
     assert set(CLIENT_FRAME_TYPES) == {
         "hello", "channels", "browse", "channel.create", "channel.join", "channel.leave",
         "channel.invite", "members", "send", "history", "around", "read", "typing",
-        "presence.set", "ping", "search",
+        "presence.set", "ping", "search", "edit", "delete", "versions", "dm.open", "users", "channel.notify",
     }
     assert set(SERVER_FRAME_TYPES) == {
         "ok", "error", "ack", "msg", "caughtup", "resync", "channel.added", "channel.removed",
         "member.joined", "member.left", "read", "typing", "presence", "storage",
-        "session.expired",
+        "session.expired", "msg.changed", "counts", "channel.updated", "user.updated",
     }
 
 

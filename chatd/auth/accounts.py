@@ -251,3 +251,20 @@ async def change_password(
     throttle.succeeded(key)
     await user_store.set_password_hash(db, user_id, await passwords.hash(new_password))
     log.info("event=auth.password_changed user_id=%d", user_id)
+
+
+async def change_display_name(db: Database, *, user_id: int, display_name: object) -> Account:
+    """The user changes how they appear in chat (the rules of registration). Raises
+    ``FieldErrors`` (field ``display_name``), or ``AuthError`` ``not_authenticated`` if the
+    account is gone."""
+    try:
+        valid = check_display_name(display_name)
+    except FieldError as exc:
+        raise FieldErrors([exc]) from None
+    if not await user_store.set_display_name(db, user_id, valid):
+        raise AuthError("not_authenticated", "Log in first.", 401)
+    row = await user_store.get_user_by_id(db, user_id)
+    if row is None:
+        raise AuthError("not_authenticated", "Log in first.", 401)
+    log.info("event=auth.display_name_changed user_id=%d", user_id)
+    return Account.from_row(row)

@@ -23,7 +23,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, Generic, Protocol, TypeVar, assert_never
 
-from chatd.handlers import channels, messages, presence, search
+from chatd.handlers import changes, channels, dms, messages, presence, search
 from chatd.handlers.base import Grant, Peer, Refuse
 from chatd.store import channels as channel_store
 from chatd.wire import (
@@ -33,8 +33,12 @@ from chatd.wire import (
     ChannelInvite,
     ChannelJoin,
     ChannelLeave,
+    ChannelNotify,
     Channels,
     ClientFrame,
+    Delete,
+    DmOpen,
+    Edit,
     Hello,
     History,
     Members,
@@ -44,6 +48,8 @@ from chatd.wire import (
     Search,
     Send,
     Typing,
+    Users,
+    Versions,
 )
 from chatd.wire.errors import BAD_FRAME, FORBIDDEN, NOT_FOUND, NOT_MEMBER
 
@@ -87,6 +93,12 @@ def route(frame: ClientFrame) -> Route[Any]:
         case Typing():        return Route(presence.typing, Rule.MEMBER)
         case PresenceSet():   return Route(presence.presence_set, Rule.NONE)
         case Search():        return Route(search.search, Rule.NONE)  # visibility is in its SQL
+        case Edit():          return Route(changes.edit, Rule.MEMBER)
+        case Delete():        return Route(changes.delete, Rule.MEMBER)
+        case Versions():      return Route(changes.versions, Rule.MEMBER)
+        case DmOpen():        return Route(dms.dm_open, Rule.NONE)  # names people, not a channel
+        case Users():         return Route(dms.users, Rule.NONE)
+        case ChannelNotify(): return Route(channels.notify, Rule.MEMBER)
         case _:               assert_never(frame)
 
 
@@ -122,6 +134,8 @@ async def _check(peer: Peer, subscriptions: Subscriptions, rule: Rule, ch: int) 
         return grant
     if grant.role is None:
         raise Refuse(NOT_MEMBER, "join the channel first")
+    if rule is Rule.INVITER and grant.dm:
+        raise Refuse(FORBIDDEN, "the people of a conversation are fixed: nobody can be invited")
     if rule is Rule.INVITER and grant.private and grant.role != "owner":
         raise Refuse(FORBIDDEN, "only the channel's owner can invite to a private channel")
     return grant

@@ -4,9 +4,10 @@ The order is what makes resume gapless and duplicate-free (PROTOCOL.md §10):
 
 1. subscribe to every channel of the user FIRST (live frames are held from then on);
 2. read the channel list (after subscribing: nothing committed later can be missed) and answer;
-3. per resumed channel, replay from the database everything after the client's seq — or, if the
-   client is ahead (a restored backup) or too far behind, push ``resync`` — then ``caughtup``;
-4. go live: release the held frames, dropping the seqs the replay already sent.
+3. per resumed channel, replay from the database every event after the client's position —
+   messages and changes, each with its message as it is now — or, if the client is ahead (a
+   restored backup) or too far behind, push ``resync``; then ``caughtup``;
+4. go live: release the held frames, dropping the positions the replay already sent.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from chatd import metrics, render
 from chatd.gateway.subscriptions import Subscriptions
 from chatd.state import DaemonState
 from chatd.store import channels as channel_store
-from chatd.store.messages import messages_after
+from chatd.store.stream import events_after
 from chatd.wire import FEATURES, CaughtUp, Hello, Ok, Resync, ServerFrame, encode_server_frame
 
 REPLAY_PAGE = 500  # rows per read of a replay
@@ -49,7 +50,7 @@ async def hello(
             subs.unsubscribe(ch)
     for row in rows:
         sub = subs.grant(row.id) or subs.subscribe(row.id, role=row.role, private=row.private)
-        sub.role, sub.private = row.role, row.private
+        sub.role, sub.private, sub.dm = row.role, row.private, row.dm is not None
     cfg = state.config
     push(Ok(frame.rid, {
         "user": render.user(user_id, username, display_name),
@@ -57,7 +58,8 @@ async def hello(
         "heartbeat_ms": int(cfg.ws_ping_secs * 1000),
         "server_time": state.clock.now_ms(),
         "limits": {"body_bytes": cfg.max_body_bytes, "frame_bytes": cfg.max_frame_bytes,
-                   "file_bytes": cfg.files_max_bytes},
+                   "file_bytes": cfg.files_max_bytes, "edit_secs": cfg.edit_window_secs,
+                   "away_secs": cfg.away_secs},
         "features": list(FEATURES),
     }))
     resume = dict(frame.resume)
@@ -77,7 +79,8 @@ async def replay(
     push: Callable[[ServerFrame], None],
     push_waiting: Callable[[bytes], Awaitable[None]],
 ) -> None:
-    """Send every message after ``last_seq`` (in order) up to the channel's end, then live."""
+    """Send every event after position ``last_seq`` (in order) up to the channel's end, as it
+    is now, then go live."""
     # A client ahead of the server (a restored backup) or too far behind reloads instead.
     if last_seq > end_seq or end_seq - last_seq > state.config.resume_cap:
         subs.go_live(ch, end_seq)
@@ -86,11 +89,11 @@ async def replay(
         return
     sent = last_seq
     while True:
-        rows = await messages_after(state.db, channel_id=ch, after_seq=sent, limit=REPLAY_PAGE)
-        for row in rows:
-            await push_waiting(encode_server_frame(render.msg(row)))
-            sent = row.seq
-        if len(rows) < REPLAY_PAGE:
+        events = await events_after(state.db, channel_id=ch, after=sent, limit=REPLAY_PAGE, upto=end_seq)
+        for ev in events:
+            await push_waiting(encode_server_frame(render.event(ev)))
+            sent = ev.pos
+        if len(events) < REPLAY_PAGE:
             break
     subs.go_live(ch, sent)
     metrics.REPLAY_MESSAGES.observe(sent - last_seq)

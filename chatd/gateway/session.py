@@ -14,6 +14,7 @@ bug — logged with its traceback, and this connection alone is closed with 1011
 from __future__ import annotations
 
 import logging
+from dataclasses import replace
 
 import trio
 
@@ -136,6 +137,10 @@ class Session:
     def refresh(self, principal: Principal) -> None:
         self._principal = principal
 
+    def rename(self, display_name: str) -> None:
+        if self._principal is not None:
+            self._principal = replace(self._principal, display_name=display_name)
+
     def channel_ids(self) -> list[int]:
         return self.subs.ids()
 
@@ -155,12 +160,15 @@ class Session:
     def deliver(self, ch: int, seq: int, frame: bytes) -> None:
         self.subs.deliver(ch, seq, frame)
 
+    def deliver_note(self, ch: int, seq: int, frame: bytes) -> None:
+        self.subs.deliver_note(ch, seq, frame)
+
     def deliver_ephemeral(self, ch: int, frame: bytes) -> None:
         self.subs.deliver_ephemeral(ch, frame)
 
-    def join_channel(self, ch: int, *, role: str, private: bool, last_seq: int, added: bytes) -> None:
+    def join_channel(self, ch: int, *, role: str, private: bool, dm: bool, last_seq: int, added: bytes) -> None:
         if self.ready and ch not in self.subs:
-            self.subs.subscribe(ch, role=role, private=private)
+            self.subs.subscribe(ch, role=role, private=private, dm=dm)
             self.subs.go_live(ch, last_seq)
             self.out.queue(added)
 
@@ -324,8 +332,7 @@ class Session:
         if cap and self.state.connections.count_of_user(p.user_id) >= cap:
             self.push(Error(frame.rid, TOO_MANY_CONNECTIONS, f"{cap} connections of this account are open already"))
             raise _Close(CLOSE_TRY_AGAIN_LATER, "too many connections")
-        # Registered only now, under its final session and user (a token may replace the cookie);
-        # no await since the count above, so two hellos cannot both take the last place.
+        # Registered only now, under its final session and user; no await since the count above.
         self.state.connections.add(self)
         await resume.hello(
             self.state, frame, self.subs, user_id=p.user_id, username=p.username, display_name=p.display_name,

@@ -1,10 +1,12 @@
 """One connection's channel subscriptions: live frames held during a replay, then in order.
 
 Per channel the connection is subscribed to (a ``Sub``): its role, and whether its resume replay
-still runs. Live ``msg`` frames arriving during the replay are held (bounded); ``go_live``
-releases them, dropping every seq the replay already delivered — so each seq reaches the socket
-once, in order (PROTOCOL.md §10). Nothing here blocks: frames go to the connection's bounded
-queue through ``queue``; overflow calls ``overflow`` (the session closes with 4008).
+still runs. Live events (``msg``, ``msg.changed``) arriving during the replay are held (bounded);
+``go_live`` releases them, dropping every position the replay already delivered — so each
+position reaches the socket once, in order (PROTOCOL.md §10). Notes for this user that follow an
+event (``counts``) are held with it and released after it, unless the hello's counts already
+include it. Nothing here blocks: frames go to the connection's bounded queue through ``queue``;
+overflow calls ``overflow`` (the session closes with 4008).
 """
 
 from __future__ import annotations
@@ -21,9 +23,11 @@ class Sub:
 
     role: str | None
     private: bool
+    dm: bool = False
     replaying: bool = True
-    last_sent: int = 0  # True iff every message with seq <= last_sent was sent (or skipped)
-    pending: list[tuple[int, bytes]] = field(default_factory=list)
+    last_sent: int = 0  # True iff every event at a position <= last_sent was sent (or skipped)
+    # Held while replaying: (position, is a note, frame), in arrival order.
+    pending: list[tuple[int, bool, bytes]] = field(default_factory=list)
 
 
 class Subscriptions:
@@ -49,9 +53,9 @@ class Subscriptions:
     def grant(self, ch: int) -> Sub | None:
         return self._subs.get(ch)
 
-    def subscribe(self, ch: int, *, role: str, private: bool) -> Sub:
+    def subscribe(self, ch: int, *, role: str, private: bool, dm: bool = False) -> Sub:
         """Subscribe (replaying: live frames are held until ``go_live``)."""
-        sub = Sub(role=role, private=private)
+        sub = Sub(role=role, private=private, dm=dm)
         self._subs[ch] = sub
         self._hub.subscribe(ch, self._owner)
         return sub
@@ -68,15 +72,19 @@ class Subscriptions:
         return channels
 
     def go_live(self, ch: int, upto: int) -> None:
-        """Everything up to ``upto`` is accounted for: flush held live frames after it, in order."""
+        """Everything up to ``upto`` is accounted for: flush held live frames after it, in order
+        (a note after its event; the notes of events up to ``upto`` are in the hello's counts)."""
         sub = self._subs.get(ch)
         if sub is None:
             return
         sub.last_sent = max(sub.last_sent, upto)
         sub.replaying = False
         pending, sub.pending = sub.pending, []
-        for seq, frame in sorted(pending, key=lambda p: p[0]):
-            if seq > sub.last_sent:
+        for seq, note, frame in sorted(pending, key=lambda p: p[0]):  # stable: a note stays after its event
+            if note:
+                if seq > upto:
+                    self._queue(frame)
+            elif seq > sub.last_sent:
                 sub.last_sent = seq
                 self._queue(frame)
 
@@ -85,19 +93,33 @@ class Subscriptions:
         return None if sub is None else sub.last_sent
 
     def deliver(self, ch: int, seq: int, frame: bytes) -> None:
-        """A committed message of ``ch`` (from the hub): hold it, drop it (already sent) or queue it."""
+        """A committed event of ``ch`` (from the hub): hold it, drop it (already sent) or queue it."""
         sub = self._subs.get(ch)
         if sub is None:
             return
         if sub.replaying:
-            sub.pending.append((seq, frame))
-            if len(sub.pending) > self._hold_max:  # held while the channel's replay runs
-                self._overflow()
+            self._hold(sub, seq, False, frame)
             return
         if seq <= sub.last_sent:
             return
         sub.last_sent = seq
         self._queue(frame)
+
+    def deliver_note(self, ch: int, seq: int, frame: bytes) -> None:
+        """A frame for this user that follows the event at ``seq`` (hub): held with the events
+        while the channel's replay runs, else queued."""
+        sub = self._subs.get(ch)
+        if sub is None:
+            return
+        if sub.replaying:
+            self._hold(sub, seq, True, frame)
+        else:
+            self._queue(frame)
+
+    def _hold(self, sub: Sub, seq: int, note: bool, frame: bytes) -> None:
+        sub.pending.append((seq, note, frame))
+        if len(sub.pending) > self._hold_max:  # held while the channel's replay runs
+            self._overflow()
 
     def deliver_ephemeral(self, ch: int, frame: bytes) -> None:
         """A frame that is not a message (typing, presence, member events): only once live."""

@@ -29,13 +29,17 @@ class Refuse(Exception):
 
 
 class Grant(Protocol):
-    """The user's standing in a channel, as the access check found it."""
+    """The user's standing in a channel, as the access check found it (``dm``: a direct message
+    conversation, whose people are fixed)."""
 
     @property
     def role(self) -> str | None: ...
 
     @property
     def private(self) -> bool: ...
+
+    @property
+    def dm(self) -> bool: ...
 
 
 class Peer(Protocol):

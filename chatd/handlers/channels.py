@@ -1,8 +1,10 @@
-"""Channels: list mine, browse public ones, create, join, leave, invite, members (PROTOCOL.md §5.2–5.8).
+"""Channels: list mine, browse public ones, create, join, leave, invite, members, my notification
+settings (PROTOCOL.md §5.2–5.8, §5.22).
 
 Access rules (checked by the dispatcher before these run): ``create``, ``channels`` and
-``browse`` need none; ``join`` needs a visible channel; ``leave`` and ``members`` membership;
-``invite`` membership, and ownership when the channel is private.
+``browse`` need none; ``join`` needs a visible channel; ``leave``, ``members`` and ``notify``
+membership; ``invite`` membership, and ownership when the channel is private. The people of a
+direct message conversation are fixed: it cannot be left (nor joined or invited to).
 """
 
 from __future__ import annotations
@@ -20,11 +22,21 @@ from chatd.wire import (
     ChannelInvite,
     ChannelJoin,
     ChannelLeave,
+    ChannelNotify,
     Channels,
+    ChannelUpdated,
     Members,
     Ok,
+    encode_server_frame,
 )
-from chatd.wire.errors import ALREADY_MEMBER, INVALID_NAME, NAME_TAKEN, NOT_FOUND, USER_NOT_FOUND
+from chatd.wire.errors import (
+    ALREADY_MEMBER,
+    FORBIDDEN,
+    INVALID_NAME,
+    NAME_TAKEN,
+    NOT_FOUND,
+    USER_NOT_FOUND,
+)
 
 MAX_CHANNEL_NAME = 80  # characters after NFC (PROTOCOL.md §5.4)
 
@@ -91,7 +103,9 @@ async def join(peer: Peer, frame: ChannelJoin, grant: Grant | None) -> None:
         peer.state.membership.added(peer.user_id, row)
 
 
-async def leave(peer: Peer, frame: ChannelLeave, _: Grant | None) -> None:
+async def leave(peer: Peer, frame: ChannelLeave, grant: Grant | None) -> None:
+    if grant is not None and grant.dm:
+        raise Refuse(FORBIDDEN, "the people of a conversation are fixed: it cannot be left")
     await channel_store.remove_member(peer.state.db, channel_id=frame.ch, user_id=peer.user_id)
     peer.push(Ok(frame.rid, {}))
     peer.state.membership.removed(peer.user_id, frame.ch)
@@ -117,3 +131,16 @@ async def members(peer: Peer, frame: Members, _: Grant | None) -> None:
     rows = await channel_store.list_members(state.db, channel_id=frame.ch)
     infos = [render.member(r, state.presence.state(r.user_id)) for r in rows]
     peer.push(Ok(frame.rid, {"ch": frame.ch, "members": infos}))
+
+
+async def notify(peer: Peer, frame: ChannelNotify, _: Grant | None) -> None:
+    """My notification settings of the channel: stored with my membership, then every one of my
+    connections gets the channel as it is now (``channel.updated``)."""
+    state = peer.state
+    uid = peer.user_id
+    await channel_store.set_notify(state.db, channel_id=frame.ch, user_id=uid, notify=frame.notify, muted=frame.muted)
+    row = await channel_store.get_channel_for_member(state.db, user_id=uid, channel_id=frame.ch)
+    if row is None:  # left meanwhile
+        raise Refuse(NOT_FOUND, "no such channel")
+    peer.push(Ok(frame.rid, {}))
+    state.connections.push_to_user(uid, encode_server_frame(ChannelUpdated(render.channel(row))))

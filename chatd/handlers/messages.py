@@ -35,7 +35,8 @@ async def send(peer: Peer, frame: Send, _: Grant | None) -> None:
         metrics.ACK_SECONDS.observe(time.perf_counter() - started)
         peer.push(_send_reply(rid, req.result))
 
-    req = SendRequest(p.user_id, p.username, p.display_name, frame.cid, frame.body, acked, files=files)
+    req = SendRequest(p.user_id, p.username, p.display_name, frame.cid, frame.body, acked, files=files,
+                      mentions=frame.mentions, mention_all=frame.all)
     try:
         peer.state.hub.actor(frame.ch).submit(req)  # queued now, in this connection's order
     except Busy:
@@ -90,9 +91,15 @@ async def around(peer: Peer, frame: Around, _: Grant | None) -> None:
 
 
 async def read(peer: Peer, frame: Read, _: Grant | None) -> None:
+    """Move my marker; the ok and (if it moved) my other connections get the counts after it,
+    as of the channel's end in the same snapshot (PROTOCOL.md §10.3)."""
     state = peer.state
     uid = peer.user_id
-    value = await channel_store.set_read_marker(state.db, channel_id=frame.ch, user_id=uid, seq=frame.seq)
-    peer.push(Ok(frame.rid, {}))
-    if value is not None:  # moved: my other connections follow
-        state.connections.push_to_user(uid, encode_server_frame(ReadMarker(frame.ch, value)), skip=peer)
+    r = await channel_store.set_read_marker(state.db, channel_id=frame.ch, user_id=uid, seq=frame.seq)
+    if r is None:  # left meanwhile
+        peer.push(Ok(frame.rid, {}))
+        return
+    peer.push(Ok(frame.rid, {"seq": r.seq, "unread": r.unread, "mentions": r.mentions, "last_seq": r.last_seq}))
+    if r.moved:  # my other connections follow
+        push = ReadMarker(frame.ch, r.seq, r.unread, r.mentions, r.last_seq)
+        state.connections.push_to_user(uid, encode_server_frame(push), skip=peer)

@@ -19,6 +19,7 @@ from chatd.handlers.base import Grant, Peer, Refuse
 from chatd.searchlang import Item, Query
 from chatd.store import QueryTimeout
 from chatd.store import search as search_store
+from chatd.store.dms import DM_KEY_PREFIX, dm_name_keys
 from chatd.text import identity_key
 from chatd.wire import Ok, Search, SuggestionInfo
 from chatd.wire.errors import BAD_FRAME, UNAVAILABLE
@@ -29,6 +30,8 @@ log = logging.getLogger("chatd.search")
 MAX_SUGGESTION_PROBES = 6
 #: Words of a query checked for a better spelling.
 MAX_RESPELLED_WORDS = 3
+#: A conversation key no conversation has: ``dm:`` someone I never wrote to finds nothing.
+NO_CONVERSATION = DM_KEY_PREFIX + "none"
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,13 +92,13 @@ async def _page(peer: Peer, query: Query, newest: bool, position: search_store.P
     if query.empty:
         return search_store.Page(0, False, (), False, 0, 0, None)
     me = peer.principal.username
-    q = searchlang.with_mentions_of(query, me)
+    q = searchlang.with_mentions_of(query, peer.user_id)
     terms = search_store.Terms([t.text for t in q.terms], [t.mode for t in q.terms], [t.group for t in q.terms])
     scope = search_store.Scope(
         from_keys=_keys([me if u.lower() == "me" else u for u in q.from_users], username_key),
         not_from_keys=_keys([me if u.lower() == "me" else u for u in q.not_from], username_key),
-        in_keys=_keys(list(q.in_channels), identity_key),
-        not_in_keys=_keys(list(q.not_in), identity_key),
+        in_keys=await _channel_keys(peer, q.in_channels, q.dm_users),
+        not_in_keys=await _channel_keys(peer, q.not_in, q.not_dm),
         since=q.since, until=q.until,
     )
     return await search_store.search_page(
@@ -105,6 +108,16 @@ async def _page(peer: Peer, query: Query, newest: bool, position: search_store.P
 
 def _keys(values: list[str], key: Any) -> list[str] | None:
     return [key(v) for v in values] if values else None
+
+
+async def _channel_keys(peer: Peer, channels: tuple[str, ...], dm_users: tuple[str, ...]) -> list[str] | None:
+    """The name keys ``in:`` (channels) and ``dm:`` (my conversations with those people) name;
+    ``dm:`` someone I have no conversation with names none (so it finds nothing)."""
+    keys = [identity_key(c) for c in channels]
+    if dm_users:
+        found = await dm_name_keys(peer.state.db, user_id=peer.user_id, username_keys=[username_key(u) for u in dm_users])
+        keys += found or [NO_CONVERSATION]
+    return keys or None
 
 
 async def _suggest(peer: Peer, query: Query, tz: str | None) -> list[SuggestionInfo]:
@@ -134,8 +147,8 @@ async def _suggest(peer: Peer, query: Query, tz: str | None) -> list[SuggestionI
         text = searchlang.respelled(items, fixes)
         if page := await found(text):
             out.append(_suggestion("spelling", text, page))
-    for kind, label in (("in", "all_channels"), ("date", "any_date")):
-        dropped = tuple(i for i in items if i.kind == kind)
+    for kinds, label in ((("in", "dm"), "all_channels"), (("date",), "any_date")):
+        dropped = tuple(i for i in items if i.kind in kinds)
         if dropped:
             text = searchlang.without(items, dropped)
             if page := await found(text):
@@ -143,7 +156,7 @@ async def _suggest(peer: Peer, query: Query, tz: str | None) -> list[SuggestionI
     best: tuple[SuggestionInfo, int] | None = None
     positive_words = [i for i in items if i.kind == "text" and not i.negated]
     for item in items:
-        if item.kind in ("or", "in", "date") or (item.kind == "text" and not item.negated and len(positive_words) < 2):
+        if item.kind in ("or", "in", "dm", "date") or (item.kind == "text" and not item.negated and len(positive_words) < 2):
             continue
         text = searchlang.without(items, (item,))
         page = await found(text)

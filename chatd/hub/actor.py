@@ -4,9 +4,11 @@ A session hands a ``SendRequest`` to the channel's actor with ``submit`` (non-bl
 queue); the actor drains what is queued (group commit, at most ``BATCH_MAX``), posts the batch in
 ONE statement, and only after the commit broadcasts each new message — encoded ONCE, handed to
 every subscriber with ``deliver`` (non-blocking; a subscriber whose queue is full drops itself and
-resumes from the database) — and then tells each request its result (``on_done``: the ack). The
-actor is the only task that broadcasts for its channel, so subscribers see seqs in order; a gap
-(a message another process or the CLI committed) is filled from the database first.
+resumes from the database) — and then tells each request its result (``on_done``: the ack).
+Edits and deletes (``ChangeRequest``, chatd.hub.changes) go through the same queue, in arrival
+order with the sends around them, and take stream positions the same way. The actor is the only
+task that broadcasts for its channel, so subscribers see positions in order; a gap (an event
+another process or the CLI committed) is filled from the database first.
 """
 
 from __future__ import annotations
@@ -15,15 +17,17 @@ import logging
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Any, Protocol
 
 import trio
 
 from chatd import metrics, render
+from chatd.hub.changes import ChangeRequest, apply_change
 from chatd.store import Database, StoreError, Unavailable, UniqueViolation
 from chatd.store.channels import get_last_seq
 from chatd.store.files import FileRow, attach_files
-from chatd.store.messages import MessageRow, Posted, messages_after, post_messages
+from chatd.store.messages import MessageRow, Posted, post_messages
+from chatd.store.stream import events_after
 from chatd.wire import encode_server_frame
 
 log = logging.getLogger("chatd.hub")
@@ -41,7 +45,11 @@ class Subscriber(Protocol):
     @property
     def user_id(self) -> int: ...
 
-    def deliver(self, ch: int, seq: int, frame: bytes) -> None: ...
+    def deliver(self, ch: int, seq: int, frame: bytes) -> None:
+        """An event of the stream at position ``seq``."""
+
+    def deliver_note(self, ch: int, seq: int, frame: bytes) -> None:
+        """A frame for this subscriber's user that follows the event at ``seq`` (``counts``)."""
 
     def deliver_ephemeral(self, ch: int, frame: bytes) -> None: ...
 
@@ -65,6 +73,9 @@ class SendRequest:
     # The finished uploads the message carries (checked by the handler); attached in the
     # batch's transaction. After the commit: those another message did not take meanwhile.
     files: tuple[FileRow, ...] = ()
+    # Whom it mentions (feature "mentions"); the stored list keeps only members.
+    mentions: tuple[int, ...] = ()
+    mention_all: bool = False
 
     def finish(self, result: Posted | StoreError) -> None:
         """Record the outcome and tell the requester."""
@@ -92,12 +103,17 @@ class ChannelActor:
         self._db = db
         self._on_end = on_end
         self.subscribers: set[Subscriber] = set()
-        self._send, self._recv = trio.open_memory_channel[SendRequest | CatchUp](SEND_QUEUE_LEN)
+        self._send, self._recv = trio.open_memory_channel[SendRequest | ChangeRequest | CatchUp](SEND_QUEUE_LEN)
         # True iff every message with seq <= fanned_seq has been handed to the subscribers.
         self.fanned_seq: int | None = None
         self.closed = False
 
-    def submit(self, item: SendRequest | CatchUp) -> None:
+    @property
+    def readers(self) -> set[Subscriber]:
+        """The live subscribers (whose users may get notes after a change's event)."""
+        return self.subscribers
+
+    def submit(self, item: SendRequest | ChangeRequest | CatchUp) -> None:
         """Queue work for the actor (non-blocking); raises Busy when the queue is full."""
         try:
             self._send.send_nowait(item)
@@ -119,7 +135,7 @@ class ChannelActor:
         channel starts a fresh actor that re-reads the channel's end from the database.
         """
         db = self._db
-        batch: list[SendRequest | CatchUp] = []
+        batch: list[SendRequest | ChangeRequest | CatchUp] = []
         try:
             while True:
                 idle = not self.subscribers
@@ -146,14 +162,23 @@ class ChannelActor:
                 except (trio.WouldBlock, trio.EndOfChannel):
                     break
             for item in batch:  # anyone still waiting gets an answer rather than hanging
-                if isinstance(item, SendRequest) and item.result is None:
+                if isinstance(item, SendRequest | ChangeRequest) and item.result is None:
                     item.finish(Unavailable("channel sequencer stopped"))
 
-    async def _process(self, db: Database, batch: list[SendRequest | CatchUp]) -> None:
-        sends = [b for b in batch if isinstance(b, SendRequest)]
-        catch_up = any(isinstance(b, CatchUp) for b in batch)
+    async def _process(self, db: Database, batch: list[SendRequest | ChangeRequest | CatchUp]) -> None:
+        # In arrival order: each run of sends is one statement, each change its own transaction.
+        sends: list[SendRequest] = []
+        for item in batch:
+            if isinstance(item, SendRequest):
+                sends.append(item)
+            elif isinstance(item, ChangeRequest):
+                if sends:
+                    await self._post(db, sends)
+                    sends = []
+                await apply_change(self, db, item)
         if sends:
             await self._post(db, sends)
+        catch_up = any(isinstance(b, CatchUp) for b in batch)
         if catch_up or self.fanned_seq is None:
             try:
                 await self._fill_gap(db, None)
@@ -168,10 +193,7 @@ class ChannelActor:
                 if any(s.files for s in sends):
                     results = await self._post_with_files(db, sends)
                 else:  # the hot path: one statement
-                    results = await post_messages(
-                        db, channel_id=self.ch, users=[s.user_id for s in sends], cids=[s.cid for s in sends],
-                        bodies=[s.body for s in sends],
-                    )
+                    results = await post_messages(db, **_batch(self.ch, sends))
                 break
             except UniqueViolation as exc:
                 error = exc  # a concurrent writer stored one of these cids first: try again
@@ -192,28 +214,21 @@ class ChannelActor:
         )
         metrics.MESSAGES_SENT.inc(len(fresh))
         if fresh:
-            first_seq = fresh[0][0].seq or 0
-            if self.fanned_seq is None or first_seq > self.fanned_seq + 1:
-                try:
-                    await self._fill_gap(db, first_seq - 1)
-                except StoreError as exc:
-                    log.warning("event=hub.gap_fill_failed ch=%d error=%s", self.ch, str(exc))
+            await self.fill_gap_before(db, fresh[0][0].seq or 0)
             for r, s in fresh:
                 assert r.seq is not None and r.id is not None
                 row = MessageRow(
-                    self.ch, r.seq, r.id, r.ts_ms, s.user_id, s.username, s.display, s.body, s.cid, s.files
+                    self.ch, r.seq, r.id, r.ts_ms, s.user_id, s.username, s.display, s.body, s.cid, s.files,
+                    mentions=r.mentions, mention_all=s.mention_all,
                 )
-                self._fan_out(r.seq, encode_server_frame(render.msg(row)))
+                self.fan_out(r.seq, encode_server_frame(render.msg(row)))
         for r, s in zip(results, sends, strict=True):
             s.finish(r)
 
     async def _post_with_files(self, db: Database, sends: list[SendRequest]) -> list[Posted]:
         """Post the batch and attach the new messages' files, in one transaction."""
         async with db.transaction("messages.post_with_files") as tx:
-            results = await post_messages(
-                tx, channel_id=self.ch, users=[s.user_id for s in sends], cids=[s.cid for s in sends],
-                bodies=[s.body for s in sends],
-            )
+            results = await post_messages(tx, **_batch(self.ch, sends))
             links = [(r.id, s.user_id, f.key, i) for r, s in zip(results, sends, strict=True)
                      if not r.existed and r.id is not None for i, f in enumerate(s.files)]
             attached = await attach_files(
@@ -225,8 +240,16 @@ class ChannelActor:
                 s.files = tuple(f for f in s.files if f.key in attached)
         return results
 
+    async def fill_gap_before(self, db: Database, pos: int) -> None:
+        """Before fanning out the event at ``pos``: broadcast what others committed before it."""
+        if self.fanned_seq is None or pos > self.fanned_seq + 1:
+            try:
+                await self._fill_gap(db, pos - 1)
+            except StoreError as exc:
+                log.warning("event=hub.gap_fill_failed ch=%d error=%s", self.ch, str(exc))
+
     async def _fill_gap(self, db: Database, upto: int | None) -> None:
-        """Broadcast committed messages after ``fanned_seq`` (up to ``upto``) from the database."""
+        """Broadcast committed events after ``fanned_seq`` (up to ``upto``) from the database."""
         if self.fanned_seq is None:
             # First use: start from the channel's current end; earlier messages are history.
             last = await get_last_seq(db, channel_id=self.ch)
@@ -235,18 +258,29 @@ class ChannelActor:
             self.fanned_seq = last if upto is None else min(last, upto)
             return
         while True:
-            rows = await messages_after(
-                db, channel_id=self.ch, after_seq=self.fanned_seq, limit=CATCH_UP_PAGE, upto=upto
-            )
-            for row in rows:
-                self._fan_out(row.seq, encode_server_frame(render.msg(row)))
-            if len(rows) < CATCH_UP_PAGE:
+            events = await events_after(db, channel_id=self.ch, after=self.fanned_seq, limit=CATCH_UP_PAGE, upto=upto)
+            for ev in events:
+                self.fan_out(ev.pos, encode_server_frame(render.event(ev)))
+            if len(events) < CATCH_UP_PAGE:
                 return
 
-    def _fan_out(self, seq: int, frame: bytes) -> None:
+    def fan_out(self, seq: int, frame: bytes) -> None:
+        """Hand the event at position ``seq`` to every subscriber (once: not below fanned_seq)."""
         if self.fanned_seq is not None and seq <= self.fanned_seq:
             return
         self.fanned_seq = seq
         metrics.DELIVERIES.inc(len(self.subscribers))
         for sub in list(self.subscribers):
             sub.deliver(self.ch, seq, frame)
+
+
+def _batch(ch: int, sends: list[SendRequest]) -> dict[str, Any]:
+    """The arguments of ``post_messages`` for a batch (mentions only when some send has any)."""
+    args: dict[str, Any] = {
+        "channel_id": ch, "users": [s.user_id for s in sends], "cids": [s.cid for s in sends],
+        "bodies": [s.body for s in sends],
+    }
+    if any(s.mentions or s.mention_all for s in sends):
+        args["mentions"] = [s.mentions for s in sends]
+        args["mention_all"] = [s.mention_all for s in sends]
+    return args

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 
 from chatd.store.db import Conn, Database, Record
 
 # Unread counts are exact up to this many; beyond it the client shows "9999+". Counting a
 # larger gap costs a longer index range scan on every channel list for no one's benefit.
+# (sql chatd_unread_counts has the same number.)
 UNREAD_COUNT_CAP = 9999
 DEFAULT_CHANNEL = "general"
 DEFAULT_CHANNEL_DESCRIPTION = "Everyone is here. Say hello!"
@@ -15,12 +17,14 @@ DEFAULT_CHANNEL_DESCRIPTION = "Everyone is here. Say hello!"
 
 @dataclass(frozen=True, slots=True)
 class Access:
-    """What a user may do with a channel. ``role`` is None for a non-member."""
+    """What a user may do with a channel. ``role`` is None for a non-member; ``dm``: a direct
+    message conversation (its people are fixed)."""
 
     id: int
     private: bool
     role: str | None
     last_seq: int
+    dm: bool = False
 
     @property
     def visible(self) -> bool:
@@ -29,8 +33,19 @@ class Access:
 
 
 @dataclass(frozen=True, slots=True)
+class UserRef:
+    """An active user found by name."""
+
+    id: int
+    username: str
+    display_name: str
+
+
+@dataclass(frozen=True, slots=True)
 class ChannelRow:
-    """A channel as one of its members sees it (role, read marker, unread count)."""
+    """A channel as one of its members sees it: role, read marker, and the counts as of
+    ``last_seq`` (unread messages of others, those that mention the member), notification
+    settings; ``dm``: the other people of a direct message conversation (None for a channel)."""
 
     id: int
     name: str
@@ -40,6 +55,22 @@ class ChannelRow:
     last_seq: int
     read_seq: int
     unread: int
+    mentions: int = 0
+    notify: str = "mentions"
+    muted: bool = False
+    dm: tuple[UserRef, ...] | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ReadState:
+    """A read marker after a ``read``: whether it moved, where it is, and the counts as of
+    ``last_seq``."""
+
+    moved: bool
+    seq: int
+    unread: int
+    mentions: int
+    last_seq: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,30 +103,32 @@ class ChannelRef:
     private: bool
 
 
-@dataclass(frozen=True, slots=True)
-class UserRef:
-    """An active user found by name."""
-
-    id: int
-    username: str
-    display_name: str
-
-
-# Unread: messages of others after the read marker (a user's own messages are never unread).
-_CHANNEL_FOR_USER = f"""
-SELECT c.id, c.name, c.description, c.private, m.role, c.last_seq, m.read_seq,
-       (SELECT count(*) FROM (
-            SELECT 1 FROM messages x
-            WHERE x.channel_id = c.id AND x.seq > m.read_seq AND x.user_id <> m.user_id
-            LIMIT {UNREAD_COUNT_CAP}) u) AS unread
+# Unread: messages of others after the read marker, never tombstones (a user's own messages are
+# never unread); mentions: those of them that mention the user. One statement, so the counts
+# and last_seq are of one snapshot: the counts are as of last_seq (PROTOCOL.md §10.3). A
+# conversation's name is its other people's display names.
+_CHANNEL_FOR_USER = """
+SELECT c.id, c.name, c.description, c.private, m.role, c.last_seq, m.read_seq, n.unread, n.mentions,
+       coalesce(m.notify, CASE WHEN c.kind = 'dm' THEN 'all' ELSE 'mentions' END) AS notify, m.muted,
+       CASE WHEN c.kind = 'dm' THEN (
+           SELECT coalesce(json_agg(json_build_array(u.id, u.username, u.display_name) ORDER BY u.username_key), '[]')
+           FROM channel_members o JOIN users u ON u.id = o.user_id
+           WHERE o.channel_id = c.id AND o.user_id <> m.user_id) END AS dm
 FROM channel_members m JOIN channels c ON c.id = m.channel_id
+CROSS JOIN LATERAL chatd_unread_counts(c.id, m.user_id, m.read_seq) n
 WHERE m.user_id = $1
 """
 
 
 def _channel(r: Record) -> ChannelRow:
+    dm = None
+    name = r["name"]
+    if r["dm"] is not None:
+        dm = tuple(UserRef(*u) for u in json.loads(r["dm"]))
+        name = ", ".join(u.display_name for u in dm) or "Notes to self"
     return ChannelRow(
-        r["id"], r["name"], r["description"], r["private"], r["role"], r["last_seq"], r["read_seq"], r["unread"]
+        r["id"], name, r["description"], r["private"], r["role"], r["last_seq"], r["read_seq"], r["unread"],
+        r["mentions"], r["notify"], r["muted"], dm,
     )
 
 
@@ -115,7 +148,7 @@ async def get_access(db: Conn, *, user_id: int, channel_id: int) -> Access | Non
     """The channel and the user's role in it, or None if no such channel."""
     row = await db.fetchrow(
         "channels.get_access",
-        """SELECT c.id, c.private, c.last_seq, m.role
+        """SELECT c.id, c.private, c.last_seq, m.role, c.kind = 'dm' AS dm
            FROM channels c LEFT JOIN channel_members m ON m.channel_id = c.id AND m.user_id = $1
            WHERE c.id = $2""",
         user_id,
@@ -123,7 +156,7 @@ async def get_access(db: Conn, *, user_id: int, channel_id: int) -> Access | Non
     )
     if row is None:
         return None
-    return Access(row["id"], row["private"], row["role"], row["last_seq"])
+    return Access(row["id"], row["private"], row["role"], row["last_seq"], row["dm"])
 
 
 async def member_channel_ids(db: Conn, *, user_id: int) -> set[int]:
@@ -255,22 +288,44 @@ async def browse_public(
     return page, (rows[-1]["name_key"] if more and rows else None)
 
 
-async def set_read_marker(db: Conn, *, channel_id: int, user_id: int, seq: int) -> int | None:
-    """Move the read marker forward to ``seq`` (clamped to the channel's end).
+async def set_read_marker(db: Conn, *, channel_id: int, user_id: int, seq: int) -> ReadState | None:
+    """Move the read marker forward to ``seq`` (clamped to the channel's end); never backwards.
 
-    Returns the new marker if it moved; None if it did not (already there or further, or the
-    user is not a member). Never moves the marker backwards.
+    Returns the marker (``moved`` if this call moved it) and the counts after it, as of the
+    channel's end in the same snapshot; None if the user is not a member.
     """
-    value: int | None = await db.fetchval(
+    r = await db.fetchrow(
         "channels.set_read",
-        """UPDATE channel_members m SET read_seq = least($3, c.last_seq)
-           FROM channels c
-           WHERE c.id = m.channel_id AND m.channel_id = $1 AND m.user_id = $2
-             AND m.read_seq < least($3, c.last_seq)
-           RETURNING m.read_seq""",
+        """WITH moved AS (
+               UPDATE channel_members m SET read_seq = least($3, c.last_seq)
+               FROM channels c
+               WHERE c.id = m.channel_id AND m.channel_id = $1 AND m.user_id = $2
+                 AND m.read_seq < least($3, c.last_seq)
+               RETURNING m.read_seq
+           )
+           SELECT moved.read_seq IS NOT NULL AS moved, coalesce(moved.read_seq, m.read_seq) AS read_seq,
+                  n.unread, n.mentions, c.last_seq
+           FROM channel_members m JOIN channels c ON c.id = m.channel_id
+           LEFT JOIN moved ON true
+           CROSS JOIN LATERAL chatd_unread_counts($1, $2, coalesce(moved.read_seq, m.read_seq)) n
+           WHERE m.channel_id = $1 AND m.user_id = $2""",
         channel_id, user_id, seq,
     )
-    return value
+    if r is None:
+        return None
+    return ReadState(r["moved"], r["read_seq"], r["unread"], r["mentions"], r["last_seq"])
+
+
+async def set_notify(db: Conn, *, channel_id: int, user_id: int, notify: str | None, muted: bool | None) -> bool:
+    """Change the member's notification level and/or mute of the channel (None: keep it);
+    False if the user is not a member."""
+    status = await db.execute(
+        "channels.set_notify",
+        """UPDATE channel_members SET notify = coalesce($3, notify), muted = coalesce($4, muted)
+           WHERE channel_id = $1 AND user_id = $2""",
+        channel_id, user_id, notify, muted,
+    )
+    return status.endswith(" 1")
 
 
 async def find_user_by_key(db: Conn, username_key: str) -> UserRef | None:

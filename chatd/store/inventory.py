@@ -73,7 +73,8 @@ async def is_empty(db: Conn) -> bool:
 
 
 async def export_page(db: Conn, *, channel_id: int, after_seq: int, limit: int) -> list[ExportRow]:
-    """Up to ``limit`` messages of a channel after ``after_seq``, oldest first, with sender names."""
+    """Up to ``limit`` messages of a channel after ``after_seq``, oldest first, with sender names
+    (as they are now: deleted ones are left out)."""
     rows = await db.fetch(
         "inventory.export_page",
         """SELECT m.seq, m.id, (extract(epoch FROM m.created_at) * 1000)::bigint AS ts_ms, u.username, m.body,
@@ -82,7 +83,7 @@ async def export_page(db: Conn, *, channel_id: int, after_seq: int, limit: int) 
                                                         'bytes', a.size) ORDER BY a.position)::text
                       FROM attachments a WHERE a.message_id = m.id) END AS files
            FROM messages m JOIN users u ON u.id = m.user_id
-           WHERE m.channel_id = $1 AND m.seq > $2
+           WHERE m.channel_id = $1 AND m.seq > $2 AND m.deleted_at IS NULL
            ORDER BY m.seq LIMIT $3""",
         channel_id, after_seq, limit,
     )

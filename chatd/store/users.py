@@ -114,3 +114,11 @@ async def list_users(db: Conn) -> list[UserRow]:
     """Every account, oldest first."""
     rows = await db.fetch("users.list", f"SELECT {_USER_COLUMNS} FROM users ORDER BY id")
     return [UserRow(**dict(r)) for r in rows]
+
+
+async def set_display_name(db: Conn, user_id: int, display_name: str) -> bool:
+    """Store a new display name (already checked); True iff the user exists."""
+    status = await db.execute(
+        "users.set_display_name", "UPDATE users SET display_name = $2 WHERE id = $1", user_id, display_name
+    )
+    return status.endswith(" 1")

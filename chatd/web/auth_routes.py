@@ -8,6 +8,7 @@ APIs (JSON in and out; errors are ``{"error": code, "message": …, "field"?: �
 - ``POST /api/login``: ``{username, password}`` → 200, logged in (a new token every time)
 - ``POST /api/logout``: ends this session and its WebSockets
 - ``GET  /api/me``: the current user and session
+- ``PATCH /api/me``: ``{display_name}``: change how I appear (pushed live as ``user.updated``)
 - ``GET  /api/sessions``: this user's valid sessions
 - ``DELETE /api/sessions/<id>``: revoke one of them
 - ``POST /api/sessions/revoke-all``: log out everywhere else
@@ -28,6 +29,7 @@ import trio
 from quart import Response, jsonify, redirect, request
 from werkzeug.wrappers import Response as WerkzeugResponse
 
+from chatd import profile
 from chatd.auth import accounts, tokens
 from chatd.auth.accounts import Account, AuthError, FieldErrors
 from chatd.auth.names import FieldError
@@ -265,6 +267,18 @@ def register(app: QuartTrio, state: DaemonState) -> None:
         return jsonify(user=user_json(me), session={"id": me.session_id, "expires_at": _ms(me.expires_at)})
 
     @require_user
+    async def api_update_me() -> Response:
+        """Change my display name; the people who see it get it live."""
+        me = current_principal()
+        body = await read_json_object()
+        account = await accounts.change_display_name(state.db, user_id=me.user_id, display_name=body.get("display_name"))
+        await profile.announce_display_name(
+            state.db, state.hub, state.connections, user_id=account.id, username=account.username,
+            display_name=account.display_name,
+        )
+        return jsonify(user=user_json(account))
+
+    @require_user
     async def api_sessions() -> Response:
         """This user's valid sessions, most recently used first."""
         me = current_principal()
@@ -317,6 +331,7 @@ def register(app: QuartTrio, state: DaemonState) -> None:
 
     app.add_url_rule("/api/logout", "api_logout", api_logout, methods=["POST"])
     app.add_url_rule("/api/me", "api_me", api_me, methods=["GET"])
+    app.add_url_rule("/api/me", "api_update_me", api_update_me, methods=["PATCH"])
     app.add_url_rule("/api/sessions", "api_sessions", api_sessions, methods=["GET"])
     app.add_url_rule(
         "/api/sessions/<int:session_id>", "api_revoke_session", api_revoke_session, methods=["DELETE"]

@@ -97,7 +97,8 @@ class Members:
 @dataclass(frozen=True, slots=True)
 class Send:
     """send: post ``body`` to ``ch``; ``cid`` (16 bytes) makes retries idempotent; ``files``
-    (feature "files") are the ids of finished uploads the message carries."""
+    (feature "files") are the ids of finished uploads the message carries; ``mentions`` and
+    ``all`` (feature "mentions") whom it mentions."""
 
     op: ClassVar[str] = "send"
     rid: int
@@ -105,6 +106,75 @@ class Send:
     cid: bytes
     body: str
     files: tuple[str, ...] = ()
+    mentions: tuple[int, ...] = ()
+    all: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Edit:
+    """edit (feature "edits"): replace the text and mentions of my message ``seq`` of ``ch``."""
+
+    op: ClassVar[str] = "edit"
+    rid: int
+    ch: int
+    seq: int
+    body: str
+    mentions: tuple[int, ...] = ()
+    all: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Delete:
+    """delete (feature "edits"): delete message ``seq`` of ``ch`` (a tombstone stays)."""
+
+    op: ClassVar[str] = "delete"
+    rid: int
+    ch: int
+    seq: int
+
+
+@dataclass(frozen=True, slots=True)
+class Versions:
+    """versions (feature "edits"): the previous versions of message ``seq`` of ``ch``."""
+
+    op: ClassVar[str] = "versions"
+    rid: int
+    ch: int
+    seq: int
+
+
+@dataclass(frozen=True, slots=True)
+class DmOpen:
+    """dm.open (feature "dms"): the conversation of me and ``users`` (usernames), made if new."""
+
+    op: ClassVar[str] = "dm.open"
+    rid: int
+    users: tuple[str, ...]
+
+
+#: Page size of users when the request has no "limit".
+USERS_DEFAULT_LIMIT: Final = 20
+
+
+@dataclass(frozen=True, slots=True)
+class Users:
+    """users (feature "dms"): active users whose name contains ``q`` (a picker of people)."""
+
+    op: ClassVar[str] = "users"
+    rid: int
+    q: str | None = None
+    limit: int = USERS_DEFAULT_LIMIT
+
+
+@dataclass(frozen=True, slots=True)
+class ChannelNotify:
+    """channel.notify (feature "notify"): my notification level and/or mute of ``ch``."""
+
+    op: ClassVar[str] = "channel.notify"
+    rid: int
+    ch: int
+    notify: Literal["all", "mentions", "nothing"] | None = None
+    muted: bool | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -193,11 +263,13 @@ class Search:
 ClientFrame: TypeAlias = (
     Hello | Channels | Browse | ChannelCreate | ChannelJoin | ChannelLeave | ChannelInvite
     | Members | Send | History | Around | Read | Typing | PresenceSet | Ping | Search
+    | Edit | Delete | Versions | DmOpen | Users | ChannelNotify
 )
 
 #: op → dataclass, for the client frames.
 CLIENT_FRAME_TYPES: Final[Mapping[str, type[ClientFrame]]] = {
     cls.op: cls
     for cls in (Hello, Channels, Browse, ChannelCreate, ChannelJoin, ChannelLeave, ChannelInvite,
-                Members, Send, History, Around, Read, Typing, PresenceSet, Ping, Search)
+                Members, Send, History, Around, Read, Typing, PresenceSet, Ping, Search,
+                Edit, Delete, Versions, DmOpen, Users, ChannelNotify)
 }

@@ -37,9 +37,9 @@ from chatd.wire.client_frames import (
     Send,
     Typing,
 )
+from chatd.wire.conversations import CONVERSATION_PARSERS, mention_fields
 from chatd.wire.errors import (
     CLOSE_PROTOCOL_ERROR,
-    EMPTY_BODY,
     TOO_LARGE,
     UNKNOWN_OP,
     UNSUPPORTED_VERSION,
@@ -53,10 +53,14 @@ from chatd.wire.fields import (
     bad,
     check_keys,
     describe,
+    field_body,
     field_bool,
     field_limit,
     field_text,
     field_uint,
+)
+from chatd.wire.fields import (
+    WHITE_SPACE as WHITE_SPACE,  # re-exported: chatd.wire.WHITE_SPACE
 )
 from chatd.wire.server_frames import ServerFrame
 
@@ -64,7 +68,7 @@ from chatd.wire.server_frames import ServerFrame
 PROTOCOL_VERSION: Final = 1
 #: The optional capabilities this server has beyond the v1 core, announced in the hello reply
 #: (PROTOCOL.md §13): each names the ops and request fields a client may use with this server.
-FEATURES: Final[tuple[str, ...]] = ("files", "search")
+FEATURES: Final[tuple[str, ...]] = ("dms", "edits", "files", "mentions", "notify", "profile", "search")
 #: Largest client frame, in bytes. Larger frames are refused unread (close 1009).
 MAX_FRAME_BYTES: Final = 64 * 1024
 #: Default largest message body, in UTF-8 bytes (the server may configure another value and
@@ -81,12 +85,6 @@ CID_BYTES: Final = 16
 MAX_FILES_PER_MESSAGE: Final = 10
 MAX_FILE_ID_CHARS: Final = 64
 _FILE_ID_CHARS: Final = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_")
-#: The characters of the Unicode White_Space property: a body of only these is empty. Spelled
-#: out (rather than str.isspace, which also counts U+001C..U+001F) so every client can match it.
-WHITE_SPACE: Final = (
-    "\t\n\x0b\x0c\r \x85\xa0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007"
-    "\u2008\u2009\u200a\u2028\u2029\u202f\u205f\u3000"
-)
 
 
 # --- One parser per op -------------------------------------------------------------------------
@@ -194,7 +192,7 @@ def _parse_channel_invite(m: dict[str, CBORValue], rid: int, _max_body: int) -> 
     return ChannelInvite(rid=rid, ch=field_uint(m, "ch", op, rid), user=field_text(m, "user", op, rid))
 
 
-_SEND_KEYS = allowed_keys("ch", "cid", "body", "files")
+_SEND_KEYS = allowed_keys("ch", "cid", "body", "files", "mentions", "all")
 
 
 def _file_ids(m: dict[str, CBORValue], rid: int) -> tuple[str, ...]:
@@ -221,16 +219,10 @@ def _parse_send(m: dict[str, CBORValue], rid: int, max_body: int) -> Send:
     if type(cid) is not bytes or len(cid) != CID_BYTES:
         got = f"{len(cid)} bytes" if type(cid) is bytes else describe(cid)
         raise bad(f"send.cid must be a byte string of {CID_BYTES} bytes, not {got}", rid)
-    body = field_text(m, "body", "send", rid)
-    # A character is 1 to 4 UTF-8 bytes: encode only when the length alone does not decide.
-    if len(body) > max_body or (
-        len(body) * 4 > max_body and len(body.encode("utf-8")) > max_body
-    ):
-        raise ProtocolError(TOO_LARGE, f"message body is longer than {max_body} UTF-8 bytes", rid)
     files = _file_ids(m, rid) if "files" in m else ()
-    if not files and not body.strip(WHITE_SPACE):  # a message of files alone may have no text
-        raise ProtocolError(EMPTY_BODY, "message body is empty", rid)
-    return Send(rid=rid, ch=ch, cid=cid, body=body, files=files)
+    body = field_body(m, "send", rid, max_body, may_be_blank=bool(files))  # files alone: no text needed
+    mentions, everyone = mention_fields(m, "send", rid)
+    return Send(rid=rid, ch=ch, cid=cid, body=body, files=files, mentions=mentions, all=everyone)
 
 
 _HISTORY_KEYS = allowed_keys("ch", "before", "after", "limit")
@@ -314,6 +306,7 @@ _PARSERS: Final[Mapping[str, Callable[[dict[str, CBORValue], int, int], ClientFr
     "presence.set": _parse_presence_set,
     "ping": _rid_only("ping", Ping),
     "search": _parse_search,
+    **CONVERSATION_PARSERS,
 }
 
 

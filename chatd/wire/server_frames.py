@@ -15,7 +15,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Final, Literal, TypeAlias, cast
 
-from chatd.wire.shapes import ChannelInfo, FileInfo, MemberInfo, MessageInfo
+from chatd.wire.shapes import ChannelInfo, FileInfo, MemberInfo, MessageInfo, UserInfo
 
 #: Field metadata key: the field is a map whose keys are merged into the frame's map.
 FLATTEN: Final = "chatd.wire.flatten"
@@ -79,7 +79,8 @@ class Ack(_ServerFrame):
 
 @dataclass(frozen=True, slots=True)
 class Msg(_ServerFrame):
-    """msg push: a committed message (also sent to the sender's own connections)."""
+    """msg push: a committed message (also sent to the sender's own connections), as it is now:
+    ``body`` is None for a tombstone (``deleted``); ``v`` its version (feature "edits")."""
 
     op: ClassVar[str] = "msg"
     ch: int
@@ -89,15 +90,44 @@ class Msg(_ServerFrame):
     user: int
     name: str
     display: str
-    body: str
+    body: str | None
     cid: bytes
     files: list[FileInfo] | None = None
+    v: int = 1
+    edited: int | None = None
+    deleted: bool | None = None
+    mentions: list[int] | None = None
+    all: bool | None = None
 
     def info(self) -> MessageInfo:
-        """The message as it appears in history/around replies (no op)."""
+        """The message as it appears in history/around replies and ``msg.changed`` (no op)."""
         m = self.to_map()
         del m["op"]
         return cast(MessageInfo, m)
+
+
+@dataclass(frozen=True, slots=True)
+class MsgChanged(_ServerFrame):
+    """msg.changed push (feature "edits"): an edit or delete took stream position ``seq``;
+    ``message`` is the message as it is now."""
+
+    op: ClassVar[str] = "msg.changed"
+    ch: int
+    seq: int
+    message: MessageInfo
+
+
+@dataclass(frozen=True, slots=True)
+class Counts(_ServerFrame):
+    """counts push (feature "mentions"), to one user: an edit or delete at ``seq`` moved their
+    counts of ``ch``, which are as of ``seq``; ``mention``: a message that newly mentions them."""
+
+    op: ClassVar[str] = "counts"
+    ch: int
+    seq: int
+    unread: int
+    mentions: int
+    mention: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -154,11 +184,31 @@ class MemberLeft(_ServerFrame):
 
 @dataclass(frozen=True, slots=True)
 class ReadMarker(_ServerFrame):
-    """read push: my read marker of ``ch`` moved (on another of my devices)."""
+    """read push: my read marker of ``ch`` moved (on another of my devices); with feature
+    "mentions" my counts, as of ``last_seq``."""
 
     op: ClassVar[str] = "read"
     ch: int
     seq: int
+    unread: int | None = None
+    mentions: int | None = None
+    last_seq: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ChannelUpdated(_ServerFrame):
+    """channel.updated push (feature "notify"): my settings of a channel changed."""
+
+    op: ClassVar[str] = "channel.updated"
+    channel: ChannelInfo
+
+
+@dataclass(frozen=True, slots=True)
+class UserUpdated(_ServerFrame):
+    """user.updated push (feature "profile"): someone I share a channel with renamed themselves."""
+
+    op: ClassVar[str] = "user.updated"
+    user: UserInfo
 
 
 @dataclass(frozen=True, slots=True)
@@ -201,8 +251,9 @@ class SessionExpired(_ServerFrame):
 
 #: Any server frame (what encode_server_frame takes).
 ServerFrame: TypeAlias = (
-    Ok | Error | Ack | Msg | CaughtUp | Resync | ChannelAdded | ChannelRemoved | MemberJoined
-    | MemberLeft | ReadMarker | TypingPush | PresencePush | StoragePush | SessionExpired
+    Ok | Error | Ack | Msg | MsgChanged | Counts | CaughtUp | Resync | ChannelAdded | ChannelRemoved
+    | ChannelUpdated | MemberJoined | MemberLeft | ReadMarker | TypingPush | PresencePush | StoragePush
+    | SessionExpired | UserUpdated
 )
 
 
@@ -237,8 +288,9 @@ def _compile_to_map(cls: type[ServerFrame]) -> _MapFn:
 #: op → dataclass, for the server frames.
 SERVER_FRAME_TYPES: Final[Mapping[str, type[ServerFrame]]] = {
     cls.op: cls
-    for cls in (Ok, Error, Ack, Msg, CaughtUp, Resync, ChannelAdded, ChannelRemoved,
-                MemberJoined, MemberLeft, ReadMarker, TypingPush, PresencePush, StoragePush, SessionExpired)
+    for cls in (Ok, Error, Ack, Msg, MsgChanged, Counts, CaughtUp, Resync, ChannelAdded, ChannelRemoved,
+                ChannelUpdated, MemberJoined, MemberLeft, ReadMarker, TypingPush, PresencePush, StoragePush,
+                SessionExpired, UserUpdated)
 }
 for _cls in SERVER_FRAME_TYPES.values():
     _cls.to_map = _compile_to_map(_cls)

@@ -17,7 +17,9 @@ class UserInfo(TypedDict):
 
 
 class ChannelInfo(TypedDict):
-    """Channel as its member sees it (in hello/channels replies and channel pushes)."""
+    """Channel as its member sees it (in hello/channels replies and channel pushes). ``unread`` and
+    ``mentions`` are as of ``last_seq`` (PROTOCOL.md §10.3); ``dm`` (the other people) marks a
+    direct message conversation."""
 
     id: int
     name: str
@@ -27,6 +29,10 @@ class ChannelInfo(TypedDict):
     last_seq: int
     read_seq: int
     unread: int
+    mentions: int
+    notify: Literal["all", "mentions", "nothing"]
+    muted: bool
+    dm: NotRequired[list[UserInfo]]
 
 
 class PublicChannelInfo(TypedDict):
@@ -76,11 +82,27 @@ class MessageRef(TypedDict):
 
 
 class MessageInfo(MessageRef):
-    """A message inside history/around replies: the msg push without its op."""
+    """A message as it is now (history/around replies, ``msg.changed``): the msg push without its
+    op. A tombstone (``deleted``) has no body, files or mentions."""
 
-    body: str
+    body: NotRequired[str]
     cid: bytes
     files: NotRequired[list[FileInfo]]
+    v: int
+    edited: NotRequired[int]
+    deleted: NotRequired[bool]
+    mentions: NotRequired[list[int]]
+    all: NotRequired[bool]
+
+
+class VersionInfo(TypedDict):
+    """A previous version of an edited message (``versions`` reply): written at ``ts``."""
+
+    v: int
+    body: str
+    ts: int
+    mentions: NotRequired[list[int]]
+    all: NotRequired[bool]
 
 
 class Limits(TypedDict):
@@ -89,6 +111,8 @@ class Limits(TypedDict):
     body_bytes: int
     frame_bytes: int
     file_bytes: NotRequired[int]
+    edit_secs: NotRequired[int]
+    away_secs: NotRequired[int]
 
 
 class SearchHitInfo(MessageRef):

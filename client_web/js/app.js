@@ -2,16 +2,18 @@
 // controllers, and connects them; it holds no logic of its own.
 //
 //   model/        state without DOM: channels and their messages, outbox, drafts, typing,
-//                 presence, read markers, preferences (unit-tested with node --test)
+//                 presence, members, mentions, read markers, notifications, preferences
+//                 (unit-tested with node --test)
 //   net/          the CBOR codec, the connection, error and close codes
 //   views/        the DOM: each view takes (elements, callbacks) and renders what it is given
 //   controllers/  what connects them: sync (connection → model), chat (model → views),
-//                 composer, history, search, keyboard, dialogs
+//                 composer, history, search, conversation (edits, members, DMs), notifications,
+//                 keyboard, dialogs
 //
 // A new panel: its elements in views/page.js, its view in views/, and its wiring here.
 
 import { Connection } from './net/connection.js';
-import { logOut } from './net/account-api.js';
+import * as accountApi from './net/account-api.js';
 import { browserStorage } from './model/storage.js';
 import { Session } from './model/session.js';
 import { Channels } from './model/channels.js';
@@ -20,6 +22,7 @@ import { TypingNotifier, TypingState } from './model/typing.js';
 import { IdleTracker, Presence } from './model/presence.js';
 import { loadTheme, saveTheme } from './model/prefs.js';
 import { SearchModel } from './model/search.js';
+import { Members } from './model/members.js';
 import { pageElements } from './views/page.js';
 import { MessageView } from './views/messages.js';
 import { Sidebar } from './views/sidebar.js';
@@ -42,6 +45,15 @@ import { loadMetrics } from './lib/metrics.js';
 import { blobStore } from './lib/blob-store.js';
 import { tusTransport } from './net/uploads.js';
 import { StorageNotice } from './views/storage-notice.js';
+import { MembersPanel } from './views/members-panel.js';
+import { VersionsDialog } from './views/dialogs/versions.js';
+import { ConfirmDialog } from './views/dialogs/confirm.js';
+import { PeopleDialog } from './views/dialogs/people.js';
+import { NotifySettings } from './views/dialogs/notify-settings.js';
+import { AccountDialog } from './views/dialogs/account.js';
+import { wireClosing } from './views/dialogs/modal.js';
+import { Conversation } from './controllers/conversation.js';
+import { Notifier } from './controllers/notifications.js';
 
 const storage = browserStorage();
 
@@ -59,6 +71,7 @@ const session = new Session(storage, { transport: tusTransport, openBlobs: (user
 const channels = new Channels();
 const typing = new TypingState();
 const presence = new Presence();
+const members = new Members();
 const idle = new IdleTracker();
 const conn = new Connection({
   url: `${location.protocol === 'https:' ? 'wss:' : 'ws:'}//${location.host}/ws`,
@@ -67,7 +80,14 @@ const conn = new Connection({
 });
 const request = (op, fields) => conn.request(op, fields);
 const ignore = () => {};
-const reads = new ReadMarkers({ channels, send: (ch, seq) => request('read', { ch, seq }).catch(ignore) });
+// The reply to a read carries the counts after it (PROTOCOL.md §10.3); a reply to a marker this
+// page has moved past since is not the latest word on them.
+const reads = new ReadMarkers({
+  channels,
+  send: (ch, seq) => request('read', { ch, seq }).then((ok) => {
+    if (Number.isSafeInteger(ok.last_seq) && ok.seq >= (channels.get(ch)?.readSeq ?? 0)) channels.readElsewhere(ch, ok.seq, ok);
+  }).catch(ignore),
+});
 
 // --- views (their callbacks reach the controllers built below, once the page runs) ---------
 
@@ -86,6 +106,11 @@ const messages = new MessageView(els.messages, {
   viewImage: (fileId) => chat.viewImage(fileId),
   cancelFile: (cid, local) => session.uploader?.cancel(cid, local),
   progress: (cid, local) => session.uploader?.progress(cid, local) ?? 0,
+  edit: (seq) => composer.startEdit(seq),
+  remove: (seq) => conversation.remove(seq),
+  versions: (seq) => conversation.versions(seq),
+  userName: (id) => (id === session.myId ? session.me.name : members.names.get(id)),
+  me: () => session.myId,
 });
 const searchModel = new SearchModel();
 const searchView = new SearchPanel(els.search, {
@@ -109,6 +134,8 @@ const sidebar = new Sidebar(els.sidebar, {
   browse: () => browser.open(),
   create: () => creator.open(),
   switcher: () => switcher.open(),
+  message: () => people.open(),
+  presence: (user) => presence.of(user),
 });
 const header = new ChannelHeader(els.header, {
   toggleFavourite: () => {
@@ -117,14 +144,19 @@ const header = new ChannelHeader(els.header, {
     chat.renderHeader();
     chat.renderSidebar();
   },
-  members: () => active() !== null && members.open(active()),
-  invite: () => active() !== null && members.open(active(), { invite: true }),
+  members: () => active() !== null && membersDialog.open(active()),
+  invite: () => active() !== null && membersDialog.open(active(), { invite: true }),
+  notify: () => active() !== null && notifySettings.open(active()),
 });
 const composerView = new Composer(els.composer, {
   submit: () => composer.send(),
   edited: () => composer.edited(),
   attach: (files) => composer.attach(files),
   unstage: (local) => composer.unstage(local),
+  editLast: () => composer.editLast(),
+  cancelEdit: () => composer.cancelEdit(),
+  members: () => (session.features.has('mentions') ? conversation.membersOf(active()) ?? null : null),
+  presence: (id) => presence.of(id),
 });
 const storageNotice = new StorageNotice(els.storage);
 const status = new ConnectionStatus(els.status, {
@@ -137,14 +169,34 @@ const account = new Account(els.account, {
   logout: async () => {
     composer.saveDraft();
     try {
-      await logOut();
+      await accountApi.logOut();
     } finally {
       location.assign('/login');
     }
   },
+  open: () => session.me && accountDialog.open(session.me),
 });
 const drawer = new Drawer(els.drawer);
-const { switcher, browser, creator, members, login, viewer, all: dialogs } = buildDialogs(els, {
+const versionsDialog = new VersionsDialog(els.versions);
+const confirmDialog = new ConfirmDialog(els.confirm);
+const people = new PeopleDialog(els.people, {
+  find: (q) => conversation.find(q),
+  open: (names) => conversation.openDm(names),
+  me: () => session.myId,
+});
+const notifySettings = new NotifySettings(els.notifySettings, {
+  channel: (ch) => channels.get(ch),
+  save: (ch, fields) => conversation.saveNotify(ch, fields),
+});
+const accountDialog = new AccountDialog(els.accountDialog, accountApi, {
+  renamed: (user) => {
+    session.me.display = user.display_name;
+    account.render(session.me);
+  },
+});
+const extraDialogs = [versionsDialog, confirmDialog, people, notifySettings, accountDialog].map((d) => d.dialog);
+wireClosing(extraDialogs);
+const { switcher, browser, creator, members: membersDialog, login, viewer, all: baseDialogs } = buildDialogs(els, {
   request,
   session,
   channels,
@@ -158,9 +210,12 @@ const { switcher, browser, creator, members, login, viewer, all: dialogs } = bui
 
 // --- controllers ------------------------------------------------------------------------------
 
+const dialogs = [...baseDialogs, ...extraDialogs];
 const composer = new ComposerController({
   conn,
   session,
+  channels,
+  members: (ch) => members.of(ch) ?? null,
   view: composerView,
   notifier: new TypingNotifier({ send: (ch) => request('typing', { ch }).catch(ignore) }),
   callbacks: {
@@ -207,11 +262,63 @@ new Sync({
   history,
   chat,
   callbacks: {
-    firstHello: (me) => account.render(me),
+    firstHello: (me) => {
+      account.render(me);
+      notifier.renderPrompt();
+      accountApi.me().then((r) => {
+        session.isAdmin = r.user.is_admin === true;
+        chat.renderMessages();
+      }).catch(ignore);
+    },
     expired: (name, why) => login.open(name, why),
     storage: (push) => storageNotice.render(push),
+    counts: (push) => notifier.counts(push),
+    userUpdated: (user) => {
+      if (user.id === session.myId) {
+        session.me.display = user.display;
+        account.render(session.me);
+      }
+      chat.renderMessages();
+      panel.render();
+    },
   },
 });
+const conversation = new Conversation({
+  conn,
+  session,
+  channels,
+  members,
+  presence,
+  views: { confirm: confirmDialog, versions: versionsDialog, announcer: chat.views.announcer },
+  open: (ch) => chat.open(ch, { focus: true }),
+});
+const panel = new MembersPanel(els.membersPanel, {
+  members: () => conversation.membersOf(active()),
+  presence: (id) => presence.of(id),
+  me: () => session.myId,
+  message: (user) => conversation.message(user),
+});
+members.on('change', ({ ch }) => {
+  if (ch === null || ch === active()) {
+    panel.render();
+    messages.namesChanged();
+    chat.renderMessages();
+  }
+});
+presence.on('change', () => {
+  panel.render();
+  chat.renderSidebar();
+});
+const notifier = new Notifier({
+  channels,
+  session,
+  openAt: (ch, seq) => chat.openAt(ch, seq),
+  els: els.notifyPrompt,
+});
+chat.onNews = (ch, message, mention) => notifier.news(ch, message, mention);
+chat.onChanged = (message) => notifier.changed(message);
+chat.onTotals = (totals) => notifier.totals(totals);
+chat.onOpen = () => panel.render();
 const search = new SearchController({
   conn,
   model: searchModel,
@@ -251,7 +358,8 @@ addEventListener('pagehide', () => {
 
 // Hooks for the browser tests (and curious users); they only affect this page's connection.
 window.__chatd = {
-  app: { conn, session, channels, chat, search: searchModel },
+  app: { conn, session, channels, chat, search: searchModel, members },
+  notifications: () => notifier.shown.map((n) => ({ ...n })),
   metrics: loadMetrics,
   cspViolations: () => [...cspViolations],
   status: () => conn.status,

@@ -36,9 +36,9 @@ describe('detached range', () => {
     log.addDetachedNewer(range(325, 374), true);
     assert.deepEqual([log.shown.messages[0].seq, log.shown.messages.at(-1).seq], [225, 374]);
     assert.equal(log.shown.hasOlder, false);
-    // live traffic goes to the live range meanwhile, and the tail (resume) is unchanged by the jump
+    // live traffic goes to the live range meanwhile
     assert.equal(log.addLive(msg(1001)), 'added');
-    assert.equal(log.tail, 1001);
+    assert.equal(log.lastSeq, 1001);
     assert.equal(log.shown.messages.at(-1).seq, 374);
   });
 
@@ -52,7 +52,6 @@ describe('detached range', () => {
     assert.equal(new Set(seqs(log.messages)).size, log.messages.length, 'no duplicates');
     assert.equal(log.hasOlder, true);
     assert.equal(log.target, 880);
-    assert.equal(log.tail, 1000);
   });
 
   test('a jump before the live range is loaded, to the newest messages, becomes the live range', () => {
@@ -61,8 +60,29 @@ describe('detached range', () => {
     log.setAround(range(15, 42), true, false);
     assert.equal(log.detached, null);
     assert.equal(log.loaded, true);
-    assert.equal(log.tail, 42);
+    assert.equal(log.lastSeq, 42);
     assert.equal(log.addLive(msg(43)), 'added');
+  });
+
+  test('message seqs skip the positions of changes: the ranges join when they overlap', () => {
+    const log = new ChannelLog(1);
+    log.beginLoad();
+    log.setLatest([msg(100), msg(103), msg(104)], true);
+    log.jumpTo(40);
+    log.setAround([msg(39), msg(40), msg(42)], true, true);
+    log.addDetachedNewer([msg(60), msg(99)], true);
+    assert.ok(log.detached, 'not yet: 99 and 100 may have messages between them (they do not: the next page says)');
+    log.addDetachedNewer([msg(100), msg(103)], true);
+    assert.equal(log.detached, null, 'joined once a page reaches the live range');
+    assert.deepEqual(seqs(log.messages), [39, 40, 42, 60, 99, 100, 103, 104]);
+  });
+
+  test('a change to a message of the detached range shows there too', () => {
+    const log = liveLog(951, 1000);
+    log.jumpTo(300);
+    log.setAround(range(299, 301), true, true);
+    assert.equal(log.addLive({ ...msg(300), body: 'fixed', v: 2 }, true), 'ignored', 'not in the live range');
+    assert.equal(log.shown.messages[1].body, 'fixed');
   });
 
   test('back to the latest drops the range and the highlight; a reset drops both too', () => {

@@ -2,22 +2,25 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 
-import { badgeText, pageTitle, unreadOf, unreadTotals } from '../js/model/unread.js';
+import { badgeText, mentionsOf, pageTitle, unreadOf, unreadTotals } from '../js/model/unread.js';
 import { Drafts } from '../js/model/drafts.js';
 import { Store } from '../js/model/storage.js';
 import { fold, matchScore, rankForSwitcher, sidebarSections, sortByName, touchRecent, RECENT_MAX } from '../js/model/channel-list.js';
 import { FakeStorage } from './helpers.js';
 
 describe('unread and title', () => {
-  test('unread is last_seq − read_seq, never negative', () => {
-    assert.equal(unreadOf({ lastSeq: 10, readSeq: 7 }), 3);
-    assert.equal(unreadOf({ lastSeq: 7, readSeq: 10 }), 0);
-    assert.deepEqual(unreadTotals([{ lastSeq: 5, readSeq: 0 }, { lastSeq: 2, readSeq: 2 }, { lastSeq: 9, readSeq: 8 }]), { messages: 6, channels: 2 });
+  test('unread is the counted messages, never negative; muted channels stay out of the total', () => {
+    assert.equal(unreadOf({ unread: 3, lastSeq: 10, readSeq: 0 }), 3, 'not last_seq − read_seq: seqs are positions');
+    assert.equal(unreadOf({ unread: -1 }), 0);
+    assert.equal(mentionsOf({ mentions: 2 }), 2);
+    assert.deepEqual(unreadTotals([{ unread: 6, mentions: 1 }, { unread: 0, mentions: 0 }, { unread: 4, mentions: 2, muted: true }]),
+      { messages: 6, mentions: 3, channels: 2 });
   });
 
   test('title carries the count and the channel', () => {
     assert.equal(pageTitle(0, 'general'), '#general · chatd');
     assert.equal(pageTitle(3, 'general'), '(3) #general · chatd');
+    assert.equal(pageTitle(1, 'Bob', 'chatd', true), '(1) Bob · chatd', 'a conversation has no "#"');
     assert.equal(pageTitle(250, null), '(99+) chatd');
     assert.equal(badgeText(99), '99');
     assert.equal(badgeText(100), '99+');
@@ -102,9 +105,15 @@ describe('channel list', () => {
     assert.deepEqual(sidebarSections({ channels: cs, favourites: new Set(), recent: [], filter: 'zzz' }), []);
   });
 
+  test('conversations have their own section, after the channels', () => {
+    const cs = [...chans(['general', 'ops']), { id: 9, name: 'Bob', dm: [{ id: 2, name: 'bob', display: 'Bob' }] }];
+    const s = sidebarSections({ channels: cs, favourites: new Set(), recent: [] });
+    assert.deepEqual(s.map((x) => [x.id, x.items.map((c) => c.name)]), [['channels', ['general', 'ops']], ['dms', ['Bob']]]);
+  });
+
   test('switcher: recent first without a query; best match, then recency, with one', () => {
     const cs = chans(['alpha', 'beta', 'gamma', 'alphabet']);
-    cs[2].lastSeq = 5; // gamma has unread
+    cs[2].unread = 5; // gamma has unread
     assert.deepEqual(rankForSwitcher(cs, '', [2]).map((c) => c.name), ['beta', 'gamma', 'alpha', 'alphabet']);
     assert.deepEqual(rankForSwitcher(cs, 'alp', [4]).map((c) => c.name), ['alphabet', 'alpha']);
     assert.deepEqual(rankForSwitcher(cs, 'alpha', [4]).map((c) => c.name), ['alpha', 'alphabet']);

@@ -149,6 +149,23 @@ def c2s_valid() -> None:
     valid("search-full", v, {"op": "search", "rid": 26, "q": '"disk full" from:@bob in:#homelab -test',
                              "order": "newest", "tz": "Europe/Berlin", "after": "n.90210.1764067200000.1.0.88107",
                              "limit": 50})
+    # Feature "mentions": whom a message mentions, by user id; @channel as a flag.
+    valid("send-mentions", v, {"op": "send", "rid": 27, "ch": 12, "cid": CID, "body": "@bob @carol lunch?",
+                               "mentions": [8, 9], "all": False})
+    # Feature "edits".
+    valid("edit", v, {"op": "edit", "rid": 28, "ch": 12, "seq": 340, "body": "rebooting the NAS now"})
+    valid("edit-mentions", v, {"op": "edit", "rid": 29, "ch": 12, "seq": 340, "body": "@channel NAS is back",
+                               "all": True})
+    valid("delete", v, {"op": "delete", "rid": 30, "ch": 12, "seq": 340})
+    valid("versions", v, {"op": "versions", "rid": 31, "ch": 12, "seq": 340})
+    # Feature "dms".
+    valid("dm.open", v, {"op": "dm.open", "rid": 32, "users": ["bob"]})
+    valid("dm.open-group", v, {"op": "dm.open", "rid": 33, "users": ["bob", "carol", "dave"]})
+    valid("users", v, {"op": "users", "rid": 34})
+    valid("users-query", v, {"op": "users", "rid": 35, "q": "bo", "limit": 10})
+    # Feature "notify".
+    valid("channel.notify", v, {"op": "channel.notify", "rid": 36, "ch": 12, "notify": "all"})
+    valid("channel.notify-mute", v, {"op": "channel.notify", "rid": 37, "ch": 12, "muted": True})
     valid("rid-max-safe", v, {"op": "channels", "rid": 2**53 - 1})
     valid("keys-in-any-order", v, {"ch": 12, "rid": 23, "op": "typing"})
     # Non-shortest arguments are well-formed CBOR (RFC 8949 §3): decoders accept them.
@@ -304,6 +321,20 @@ def c2s_invalid() -> None:
             None, "bad_frame", rid=1)
     invalid("search-limit-0", v, {"op": "search", "rid": 1, "q": "x", "limit": 0}, None,
             "bad_limit", rid=1)
+    invalid("send-mentions-empty", v, {"op": "send", "rid": 1, "ch": 12, "cid": CID, "body": "x",
+                                       "mentions": []}, None, "bad_frame", rid=1)
+    invalid("send-mentions-twice", v, {"op": "send", "rid": 1, "ch": 12, "cid": CID, "body": "x",
+                                       "mentions": [8, 8]}, None, "bad_frame", rid=1)
+    invalid("edit-blank", v, {"op": "edit", "rid": 1, "ch": 12, "seq": 340, "body": " \n"}, None,
+            "empty_body", rid=1)
+    invalid("edit-no-seq", v, {"op": "edit", "rid": 1, "ch": 12, "body": "x"}, None, "bad_frame", rid=1)
+    invalid("dm.open-empty", v, {"op": "dm.open", "rid": 1, "users": []}, None, "bad_frame", rid=1)
+    invalid("dm.open-nine-people", v, {"op": "dm.open", "rid": 1, "users": [f"u{i}" for i in range(8)]}, None,
+            "bad_frame", rid=1)
+    invalid("channel.notify-nothing-to-set", v, {"op": "channel.notify", "rid": 1, "ch": 12}, None,
+            "bad_frame", rid=1)
+    invalid("channel.notify-unknown-level", v, {"op": "channel.notify", "rid": 1, "ch": 12, "notify": "some"},
+            None, "bad_frame", rid=1)
     # One byte over the frame limit: refused before decoding, the connection closes with 1009.
     body = "a" * (MAX_FRAME_BYTES - 100)
     while len(frame := cbor2.dumps({"op": "send", "rid": 1, "ch": 12, "cid": CID,
@@ -317,11 +348,19 @@ def c2s_invalid() -> None:
 
 USER = {"id": 7, "name": "alice", "display": "Alice"}
 CHANNEL = {"id": 12, "name": "homelab", "description": "Racks, cables and regrets",
-           "private": False, "role": "owner", "last_seq": 340, "read_seq": 338, "unread": 2}
+           "private": False, "role": "owner", "last_seq": 340, "read_seq": 338, "unread": 2,
+           "mentions": 1, "notify": "mentions", "muted": False}
 PRIVATE = {"id": 15, "name": "Garten", "description": "", "private": True, "role": "member",
-           "last_seq": 0, "read_seq": 0, "unread": 0}
+           "last_seq": 0, "read_seq": 0, "unread": 0, "mentions": 0, "notify": "all", "muted": True}
+# A direct message conversation (feature "dms"): its name is the other people's display names.
+DM = {"id": 21, "name": "Bob B.", "description": "", "private": True, "role": "member", "last_seq": 4,
+      "read_seq": 4, "unread": 0, "mentions": 0, "notify": "all", "muted": False,
+      "dm": [{"id": 8, "name": "bob", "display": "Bob B."}]}
 MESSAGE = {"ch": 12, "seq": 340, "id": 90210, "ts": 1764067200000, "user": 7, "name": "alice",
-           "display": "Alice", "body": "rebooting the NAS ⏻", "cid": CID}
+           "display": "Alice", "body": "rebooting the NAS ⏻", "cid": CID, "v": 1}
+EDITED = {**MESSAGE, "body": "rebooting the NAS ⏻ @bob", "v": 2, "edited": 1764067230000, "mentions": [8]}
+TOMBSTONE = {"ch": 12, "seq": 340, "id": 90210, "ts": 1764067200000, "user": 7, "name": "alice",
+             "display": "Alice", "cid": CID, "v": 3, "deleted": True}
 MEMBER = {"id": 8, "name": "bob", "display": "Bob B.", "role": "member"}
 
 
@@ -331,8 +370,9 @@ def s2c_valid() -> None:
                           "heartbeat_ms": 10000, "server_time": 1764067200123,
                           "limits": {"body_bytes": MAX_BODY_BYTES,
                                      "frame_bytes": MAX_FRAME_BYTES,
-                                     "file_bytes": MAX_FILE_BYTES},
-                          "features": ["files", "search"]})
+                                     "file_bytes": MAX_FILE_BYTES, "edit_secs": 900,
+                                     "away_secs": 300},
+                          "features": ["dms", "edits", "files", "mentions", "notify", "profile", "search"]})
     valid("ok-channels", v, {"op": "ok", "rid": 2, "channels": [CHANNEL]})
     valid("ok-channels-empty", v, {"op": "ok", "rid": 2, "channels": []})
     valid("ok-browse", v, {"op": "ok", "rid": 3, "channels": [
@@ -358,6 +398,13 @@ def s2c_valid() -> None:
                                     {"kind": "without", "q": "deploy", "count": 3, "capped": False,
                                      "removed": "from:@bob"}]})
     valid("ok-empty", v, {"op": "ok", "rid": 8})
+    valid("ok-read", v, {"op": "ok", "rid": 18, "seq": 340, "unread": 0, "mentions": 0, "last_seq": 342})
+    valid("ok-edit", v, {"op": "ok", "rid": 28, "seq": 343, "v": 2})
+    valid("ok-edit-unchanged", v, {"op": "ok", "rid": 28, "v": 2})
+    valid("ok-versions", v, {"op": "ok", "rid": 31, "ch": 12, "seq": 340, "versions": [
+        {"v": 1, "body": "rebooting the NAS ⏻", "ts": 1764067200000}]})
+    valid("ok-users", v, {"op": "ok", "rid": 34, "users": [USER, {"id": 8, "name": "bob", "display": "Bob B."}]})
+    valid("ok-dm", v, {"op": "ok", "rid": 32, "channel": DM})
     valid("error", v, {"op": "error", "rid": 7, "code": "not_member",
                        "message": "join the channel first"})
     valid("error-no-rid", v, {"op": "error", "code": "bad_frame",
@@ -369,17 +416,26 @@ def s2c_valid() -> None:
     valid("ack", v, {"op": "ack", "rid": 11, "ch": 12, "seq": 341, "id": 90211,
                      "ts": 1764067201000})
     valid("msg", v, {"op": "msg", **MESSAGE})
-    valid("msg-files", v, {"op": "msg", **MESSAGE, "body": "", "files": [
+    valid("msg-files", v, {"op": "msg", **{k: x for k, x in MESSAGE.items() if k != "v"}, "body": "", "files": [
         {"id": FILE_ID, "name": "rack 🖥️.jpg", "size": 2682616, "type": "image/jpeg",
          "kind": "image", "w": 4000, "h": 3000},
         {"id": FILE_ID_2, "name": "manual.pdf", "size": 48213, "type": "application/pdf",
-         "kind": "file"}]})
+         "kind": "file"}], "v": 1})
     valid("error-file-not-found", v, {"op": "error", "rid": 25, "code": "file_not_found",
                                       "message": "file 'm3Y1b2t8Q0qW9cXz4H7a2g' is not a finished upload of yours"})
     valid("storage-low", v, {"op": "storage", "state": "low", "free_bytes": 524288000,
                              "reserve_bytes": 1073741824})
     valid("storage-ok", v, {"op": "storage", "state": "ok", "free_bytes": 52428800000,
                             "reserve_bytes": 1073741824})
+    valid("msg-edited", v, {"op": "msg", **EDITED})
+    valid("msg-tombstone", v, {"op": "msg", **TOMBSTONE})
+    valid("msg.changed", v, {"op": "msg.changed", "ch": 12, "seq": 343, "message": EDITED})
+    valid("msg.changed-deleted", v, {"op": "msg.changed", "ch": 12, "seq": 344, "message": TOMBSTONE})
+    valid("counts", v, {"op": "counts", "ch": 12, "seq": 343, "unread": 2, "mentions": 1, "mention": 340})
+    valid("counts-cleared", v, {"op": "counts", "ch": 12, "seq": 344, "unread": 1, "mentions": 0})
+    valid("read-counts", v, {"op": "read", "ch": 12, "seq": 340, "unread": 0, "mentions": 0, "last_seq": 342})
+    valid("channel.updated", v, {"op": "channel.updated", "channel": PRIVATE})
+    valid("user.updated", v, {"op": "user.updated", "user": {"id": 8, "name": "bob", "display": "Bobby"}})
     valid("caughtup", v, {"op": "caughtup", "ch": 12, "seq": 340})
     valid("resync", v, {"op": "resync", "ch": 15, "seq": 9001})
     valid("channel.added", v, {"op": "channel.added", "channel": PRIVATE})

@@ -86,11 +86,13 @@ CHROMIUM_FLAGS: tuple[str, ...] = (
     "--window-size=1280,900",
 )
 
-# Firefox preferences: no HTTP/3 (it would try QUIC first), no probes of the outside network.
+# Firefox preferences: no HTTP/3 (it would try QUIC first), no probes of the outside network;
+# desktop notifications allowed (geckodriver has no Set Permission; the notification tests need it).
 FIREFOX_PREFS: dict[str, Any] = {
     "network.http.http3.enable": False,
     "network.captive-portal-service.enabled": False,
     "network.connectivity-service.enabled": False,
+    "permissions.default.desktop-notification": 1,
 }
 
 

@@ -9,8 +9,10 @@ from typing import Any
 from chatd.store import Database
 
 
-async def post_at(db: Database, ch: int, user_id: int, body: str, at: datetime | None = None) -> int:
-    """Store a message of ``user_id`` in ``ch`` (next seq) sent at ``at`` (default now); its id.
+async def post_at(db: Database, ch: int, user_id: int, body: str, at: datetime | None = None,
+                  mentions: list[int] | None = None) -> int:
+    """Store a message of ``user_id`` in ``ch`` (next seq) sent at ``at`` (default now), mentioning
+    ``mentions`` (user ids); its id.
 
     The search triggers index it as they index a send.
     """
@@ -18,9 +20,9 @@ async def post_at(db: Database, ch: int, user_id: int, body: str, at: datetime |
         seq = await tx.fetchval("t.seq", "UPDATE channels SET last_seq = last_seq + 1 WHERE id = $1 RETURNING last_seq", ch)
         msg_id: int = await tx.fetchval(
             "t.insert",
-            "INSERT INTO messages (channel_id, seq, user_id, cid, body, created_at) "
-            "VALUES ($1, $2, $3, $4, $5, coalesce($6, clock_timestamp())) RETURNING id",
-            ch, seq, user_id, os.urandom(16), body, at,
+            "INSERT INTO messages (channel_id, seq, user_id, cid, body, created_at, mentions) "
+            "VALUES ($1, $2, $3, $4, $5, coalesce($6, clock_timestamp()), $7) RETURNING id",
+            ch, seq, user_id, os.urandom(16), body, at, mentions or [],
         )
     return msg_id
 

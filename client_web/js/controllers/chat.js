@@ -69,6 +69,7 @@ export class ChatController {
     this.renderMessages();
     this.renderSidebar();
     this.scheduleRead();
+    this.onOpen?.(ch);
     if (focus) this.views.composer.focus();
   }
 
@@ -139,8 +140,11 @@ export class ChatController {
   scheduleRead() {
     const ch = this.session.activeId;
     const log = this.channels.log(ch);
-    if (!log || !log.loaded || log.detached || document.visibilityState !== 'visible' || !this.views.messages.atBottom) return;
-    this.channels.markRead(ch, log.lastSeq);
+    const c = this.channels.get(ch);
+    if (!log || !c || !log.loaded || log.detached || document.visibilityState !== 'visible' || !this.views.messages.atBottom) return;
+    // Everything this page applied is seen: up to the stream position, not only the last message
+    // (an edit after it is read too).
+    this.channels.markRead(ch, Math.max(log.lastSeq, c.pos));
   }
 
   /** The latest page of ch arrived: show it from the bottom. */
@@ -157,29 +161,33 @@ export class ChatController {
   }
 
   /**
-   * A `msg` push went into the model (Channels.addMessage's answer `info`): follow it on
-   * screen, fetch what is missing before it, announce it if it is news from elsewhere.
+   * A `msg` or `msg.changed` push went into the model (Channels.event's answer `info`): follow
+   * it on screen, announce it if it is news from elsewhere, and let the notifier decide.
    */
-  messageArrived(m, { result, isNew, own }) {
+  eventArrived(f, { result, isNew, own, mention, message }) {
     const s = this.session;
     const view = this.views.messages;
-    const log = this.channels.log(m.ch);
-    const onScreen = m.ch === s.activeId;
-    const added = result === 'added' || result === 'gap';
-    if (result === 'gap') this.history.fillGap(m.ch);
-    if (own && m.cid instanceof Uint8Array && m.cid.length === 16) s.outbox?.settle(cidKey(m.cid));
-    this.typing.clear(m.ch, m.user);
-    if (added && log.messages.length > MAX_HELD_PER_CHANNEL && (!onScreen || view.atBottom)) {
+    const ch = f.ch;
+    const log = this.channels.log(ch);
+    const onScreen = ch === s.activeId;
+    const changed = f.op === 'msg.changed';
+    if (!changed) {
+      if (own && message.cid instanceof Uint8Array && message.cid.length === 16) s.outbox?.settle(cidKey(message.cid));
+      this.typing.clear(ch, message.user);
+    }
+    if (result === 'added' && log.messages.length > MAX_HELD_PER_CHANNEL && (!onScreen || view.atBottom)) {
       log.trimOldest(MAX_HELD_PER_CHANNEL);
     }
-    if (onScreen && added) {
-      if (!own) view.noteNewBelow();
+    if (onScreen && (result === 'added' || result === 'changed')) {
+      if (!own && result === 'added') view.noteNewBelow();
       this.renderMessages();
       this.scheduleRead();
     }
-    if (isNew && !own && (!onScreen || document.visibilityState !== 'visible')) {
-      this.views.announcer.announce(this.channels.get(m.ch)?.name ?? '', m.display, m.body);
+    if (!changed && isNew && !own && (!onScreen || document.visibilityState !== 'visible') && typeof message.body === 'string') {
+      this.views.announcer.announce(this.channels.get(ch)?.name ?? '', message.display, message.body);
     }
+    if (!changed && isNew && !own) this.onNews?.(ch, message, mention);
+    if (changed) this.onChanged?.(message);
     this.renderSidebar();
   }
 
@@ -202,7 +210,12 @@ export class ChatController {
     if (!log || !c || !s.me) return;
     const shown = log.shown;
     const entries = s.outbox && !shown.detached ? s.outbox.forChannel(ch) : [];
-    const items = buildTimeline(shown.messages, entries, { me: s.me, now: s.serverNow(), clockOffsetMs: s.clockOffsetMs });
+    const edits = s.features.has('edits');
+    const items = buildTimeline(shown.messages, entries, {
+      me: s.me, now: s.serverNow(), clockOffsetMs: s.clockOffsetMs,
+      editWindowMs: edits ? (s.limits.edit_secs ?? 0) * 1000 : undefined,
+      moderator: edits && (c.role === 'owner' || s.isAdmin),
+    });
     if (log.target) for (const item of items) if (item.kind === 'msg' && item.msg.seq === log.target) item.target = true;
     const view = this.views.messages;
     view.render(items, {
@@ -215,6 +228,7 @@ export class ChatController {
       error: this.history.errorOf(ch),
       name: c.name,
       private: c.private,
+      dm: !!c.dm,
     });
     if (log.loaded && !this._usableMarked) {
       this._usableMarked = true;
@@ -228,8 +242,9 @@ export class ChatController {
   _renderTitle() {
     const totals = unreadTotals(this.channels.list());
     const c = this.channels.get(this.session.activeId);
-    const title = pageTitle(totals.messages, c ? c.name : null);
+    const title = pageTitle(totals.messages, c ? c.name : null, 'chatd', !!c?.dm);
     if (document.title !== title) document.title = title;
+    this.onTotals?.(totals);
   }
 
   _removed(ch) {

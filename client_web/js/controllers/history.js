@@ -1,7 +1,7 @@
 // Loading a channel's messages over the connection into its ChannelLog (PROTOCOL.md §5.10,
 // §5.11, §10): the latest page when a channel is opened, older pages as the reader scrolls up,
-// the messages missing after a gap seen in live traffic, and the page around a search hit with
-// its neighbours both ways. No DOM: it tells its owner what changed.
+// the page around a search hit with its neighbours both ways, and the channel afresh when its
+// stream had a gap. No DOM: it tells its owner what changed.
 
 import { RequestError } from '../net/connection.js';
 import { LocalError } from '../net/codes.js';
@@ -10,8 +10,6 @@ import { errorText } from '../views/error-text.js';
 
 const HISTORY_PAGE = 50;
 const AROUND_PAGE = 50;
-const GAP_PAGE = 100;
-const GAP_ROUNDS = 50; // a ceiling on one gap fill (5000 messages); the next resume does the rest
 
 export class History {
   /**
@@ -30,7 +28,6 @@ export class History {
     this.loaded = loaded;
     /** @type {Map<number, string>} why the latest page of a channel could not be loaded */
     this.errors = new Map();
-    this._gapFilling = new Set();
   }
 
   /** Why ch's messages could not be loaded, or undefined. */
@@ -56,10 +53,9 @@ export class History {
     try {
       const ok = await this.conn.request('history', { ch, limit: HISTORY_PAGE });
       if (this.channels.log(ch) !== log || log.state !== 'loading') return;
-      const { gap } = log.setLatest(ok.messages ?? [], ok.more);
+      log.setLatest(ok.messages ?? [], ok.more);
       const { outbox, me } = this.session;
       for (const e of outbox.forChannel(ch)) if (log.hasKey(messageKey(me.id, e.cid))) outbox.settle(e.cid);
-      if (gap) this.fillGap(ch);
       this.channels.noteLastSeq(ch, log.lastSeq);
     } catch (err) {
       if (this.channels.log(ch) !== log) return;
@@ -141,23 +137,15 @@ export class History {
     this.changed(ch);
   }
 
-  /** Fetch the messages missing after the log's tail (a gap seen in live traffic). */
-  async fillGap(ch) {
-    if (this._gapFilling.has(ch)) return;
-    this._gapFilling.add(ch);
-    try {
-      for (let round = 0; round < GAP_ROUNDS; round++) {
-        const log = this.channels.log(ch);
-        if (!log || !log.loaded || !this._online) break;
-        const ok = await this.conn.request('history', { ch, after: log.tail, limit: GAP_PAGE });
-        const stillMissing = log.addAfter(ok.messages ?? []);
-        if (!(ok.messages ?? []).length || (!stillMissing && !ok.more)) break;
-      }
-    } catch {
-      // the next reconnect resumes from the tail anyway
-    } finally {
-      this._gapFilling.delete(ch);
-    }
-    this.changed(ch);
+  /**
+   * Events of ch were missed (a gap in its stream: it does not happen on a working connection,
+   * PROTOCOL.md §14): forget what is held and load it as it is now.
+   */
+  reload(ch) {
+    const log = this.channels.log(ch);
+    if (!log) return;
+    log.reset();
+    if (ch === this.session.activeId) this.loadLatest(ch);
+    else this.changed(ch);
   }
 }

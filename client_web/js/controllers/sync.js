@@ -18,7 +18,9 @@ export class Sync {
    * @param {import('./history.js').History} opts.history
    * @param {import('./chat.js').ChatController} opts.chat
    * @param {{firstHello(me: object): void, expired(name: string|undefined, why: string): void,
-   *   storage(push: object): void}} opts.callbacks storage: the file store's space changed (admins)
+   *   storage(push: object): void, counts(push: object): void, userUpdated(user: object): void}} opts.callbacks
+   *   storage: the file store's space changed (admins); counts: an edit or delete moved my counts
+   *   (with `mention`: it newly mentions me); userUpdated: someone's display name changed
    */
   constructor({ conn, session, channels, typing, presence, idle, history, chat, callbacks }) {
     Object.assign(this, { conn, session, channels, history, chat, idle, callbacks });
@@ -27,21 +29,32 @@ export class Sync {
     });
     conn.on('ready', (ok) => this._ready(ok));
     conn.on('expired', () => callbacks.expired(session.me?.name, EXPIRED_TEXT));
-    conn.on('msg', (m) => {
-      const info = channels.addMessage(m, session.myId);
-      if (info) chat.messageArrived(m, info);
+    // The stream (PROTOCOL.md §10): messages and their changes, each at its position.
+    const event = (f) => {
+      const info = channels.event(f);
+      if (!info) return;
+      if (info.gap) history.reload(f.ch);
+      chat.eventArrived(f, info);
+    };
+    conn.on('msg', event);
+    conn.on('msg.changed', event);
+    conn.on('counts', (f) => {
+      channels.counts(f.ch, f.unread, f.mentions, f.seq);
+      callbacks.counts?.(f);
     });
-    conn.on('caughtup', (f) => {
-      const log = channels.log(f.ch);
-      if (log && log.loaded && f.seq > log.tail) history.fillGap(f.ch);
-    });
+    conn.on('caughtup', (f) => channels.caughtUp(f.ch, f.seq));
     conn.on('resync', (f) => {
       channels.resync(f.ch, f.seq);
       if (f.ch === session.activeId) history.loadLatest(f.ch);
     });
     conn.on('channel.added', (f) => channels.upsert(f.channel));
+    conn.on('channel.updated', (f) => channels.upsert(f.channel));
     conn.on('channel.removed', (f) => channels.remove(f.ch));
-    conn.on('read', (f) => channels.readElsewhere(f.ch, f.seq));
+    conn.on('read', (f) => channels.readElsewhere(f.ch, f.seq, Number.isSafeInteger(f.last_seq) ? f : null));
+    conn.on('user.updated', (f) => {
+      channels.userUpdated(f.user);
+      callbacks.userUpdated?.(f.user);
+    });
     conn.on('typing', (f) => {
       if (session.me && f.user !== session.me.id && channels.has(f.ch)) typing.saw(f.ch, f.user, f.display);
     });
@@ -68,6 +81,8 @@ export class Sync {
       return;
     }
     if (outcome === 'first') this._firstHello();
+    channels.me = session.myId;
+    if (Number.isSafeInteger(session.limits.away_secs)) this.idle.setAwayAfter(session.limits.away_secs * 1000);
     chat.filesEnabled(session.canUpload);
     channels.replaceAll(ok.channels ?? []);
     this.sendOutbox();

@@ -53,8 +53,9 @@ export function touchRecent(recent, ch, max = RECENT_MAX * 2) {
  * The sidebar's sections.
  *
  * Without a filter: "Favourites" (starred, by name), "Recent" (up to RECENT_MAX visited lately,
- * not starred; only when there are many channels) and "Channels" (the others, by name). Every
- * channel appears exactly once. With a filter: one "Matches" section, best matches first.
+ * not starred; only when there are many channels), "Channels" (the others, by name) and "Direct
+ * messages" (conversations not starred, by name). Every channel appears exactly once. With a
+ * filter: one "Matches" section, best matches first.
  *
  * @param {object} p
  * @param {Array<{id:number,name:string}>} p.channels
@@ -75,7 +76,8 @@ export function sidebarSections({ channels, favourites, recent, filter = '' }) {
   }
   const byId = new Map(channels.map((c) => [c.id, c]));
   const favs = sortByName(channels.filter((c) => favourites.has(c.id)));
-  const rest = channels.filter((c) => !favourites.has(c.id));
+  const dms = sortByName(channels.filter((c) => c.dm && !favourites.has(c.id)));
+  const rest = channels.filter((c) => !favourites.has(c.id) && !c.dm);
   let recents = [];
   if (rest.length >= RECENT_MIN_CHANNELS) {
     recents = recent
@@ -89,6 +91,7 @@ export function sidebarSections({ channels, favourites, recent, filter = '' }) {
     { id: 'favourites', title: 'Favourites', items: favs },
     { id: 'recent', title: 'Recent', items: recents },
     { id: 'channels', title: 'Channels', items: others },
+    { id: 'dms', title: 'Direct messages', items: dms },
   ].filter((s) => s.items.length);
 }
 

@@ -1,10 +1,12 @@
 // The messages of one channel as the client holds them: merged from history pages, resume
-// replays and live pushes, deduplicated and ordered by seq. Pure.
+// replays and live pushes, deduplicated and ordered by seq, each as its newest version. Pure.
 //
 // What the client holds is the newest messages of the channel (the latest page, then whatever
-// arrived live) plus any older pages loaded by scrolling up. `tail` is the seq of the last
-// message held such that every message from the latest page's first one up to it is held too:
-// that is what goes into hello.resume (PROTOCOL.md §10), so the server fills exactly the gap.
+// arrived live) plus any older pages loaded by scrolling up. Seqs are stream positions
+// (PROTOCOL.md §10): messages skip the positions of changes (edits, deletes), so a page's seqs
+// are increasing but not dense; the channel's record (channels.js) tracks the stream itself.
+// A message is replaced only by a version `v` higher than the one held, so a duplicate or late
+// event (a replay, a page read before an edit) changes nothing.
 //
 // Beside that live range it may hold one detached range: the messages around a search hit (or a
 // link), far from the newest, loaded both ways by scrolling. It joins the live range as soon as
@@ -27,9 +29,9 @@ export function isMessage(m) {
     Number.isSafeInteger(m.user) &&
     typeof m.name === 'string' &&
     typeof m.display === 'string' &&
-    typeof m.body === 'string' &&
     m.cid instanceof Uint8Array &&
-    m.cid.length === 16
+    m.cid.length === 16 &&
+    (typeof m.body === 'string' || m.deleted === true)
   );
 }
 
@@ -38,7 +40,9 @@ export function messageKey(user, cidHex) {
   return `${user}:${cidHex}`;
 }
 
-function toHeld(m) {
+/** A message as held: cid as hex, version and change fields normalised. */
+export function toHeld(m) {
+  const deleted = m.deleted === true;
   return {
     ch: m.ch,
     seq: m.seq,
@@ -47,9 +51,14 @@ function toHeld(m) {
     user: m.user,
     name: m.name,
     display: m.display,
-    body: m.body,
+    body: deleted ? '' : m.body,
     cid: cidKey(m.cid),
-    files: Array.isArray(m.files) ? m.files.filter(isFileInfo) : [],
+    files: !deleted && Array.isArray(m.files) ? m.files.filter(isFileInfo) : [],
+    v: Number.isSafeInteger(m.v) && m.v > 0 ? m.v : 1,
+    edited: Number.isSafeInteger(m.edited) ? m.edited : 0,
+    deleted,
+    mentions: !deleted && Array.isArray(m.mentions) ? m.mentions.filter(Number.isSafeInteger) : [],
+    all: !deleted && m.all === true,
   };
 }
 
@@ -75,7 +84,6 @@ export class ChannelLog {
     this.messages = [];
     this.hasOlder = false;
     this.loadingOlder = false;
-    this.tail = 0;
     this._early = []; // live messages that arrived while the latest page was on its way
     this._keys = new Set(); // messageKey(user, cid) of every held message
     /** @type {DetachedRange|null} the range around a jump target, while it has not met the live one */
@@ -108,7 +116,6 @@ export class ChannelLog {
     this.messages = [];
     this.hasOlder = false;
     this.loadingOlder = false;
-    this.tail = 0;
     this._early = [];
     this._keys.clear();
   }
@@ -125,8 +132,8 @@ export class ChannelLog {
   }
 
   /**
-   * The latest page arrived (ascending seq). Messages that arrived live meanwhile are merged.
-   * @returns {{gap: boolean}} gap: messages after `tail` are missing; fetch history after tail
+   * The latest page arrived (ascending seq). Messages that arrived live meanwhile are merged
+   * (the newer version of each wins).
    */
   setLatest(page, more) {
     const early = this._early;
@@ -134,28 +141,52 @@ export class ChannelLog {
     this.state = 'loaded';
     this.hasOlder = !!more;
     for (const m of page) if (isMessage(m) && m.ch === this.ch) this._insert(toHeld(m));
-    this.tail = this.lastSeq;
     for (const m of early) this._insert(m);
-    this._advanceTail();
-    return { gap: this.lastSeq > this.tail };
   }
 
   /**
-   * A live (or replayed) message.
-   * @returns {"added"|"duplicate"|"gap"|"ignored"} "gap": it is held, but messages between
-   *   `tail` and it are missing: fetch history after `tail`
+   * A live (or replayed) message: its posting, or its new version (`msg.changed`).
+   * @param {object} m a Message
+   * @param {boolean} [changed] a change: only replaces a message already held (a change to one
+   *   not held — older than what is loaded — is for a page that loads it as it is now)
+   * @returns {"added"|"changed"|"duplicate"|"ignored"}
    */
-  addLive(m) {
+  addLive(m, changed = false) {
     if (!isMessage(m) || m.ch !== this.ch) return 'ignored';
     const held = toHeld(m);
     if (this.state === 'loading') {
-      if (!this._early.some((x) => x.seq === held.seq)) this._early.push(held);
-      return 'added';
+      const i = this._early.findIndex((x) => x.seq === held.seq);
+      if (i < 0) this._early.push(held);
+      else if (held.v > this._early[i].v) this._early[i] = held;
+      return changed ? 'changed' : 'added';
     }
+    this.detached?.update(held);
     if (this.state !== 'loaded') return 'ignored';
-    if (!this._insert(held)) return 'duplicate';
-    this._advanceTail();
-    return held.seq > this.tail ? 'gap' : 'added';
+    if (changed && !this.holds(held.seq)) return 'ignored';
+    const result = this._insert(held);
+    return result === 'added' && changed ? 'changed' : result;
+  }
+
+  /** True iff message `seq` is held (in the live range). */
+  holds(seq) {
+    const i = lowerBound(this.messages, seq);
+    return i < this.messages.length && this.messages[i].seq === seq;
+  }
+
+  /** The held message `seq` (live or detached range), or undefined. */
+  find(seq) {
+    for (const list of [this.messages, this.detached?.messages ?? []]) {
+      const i = lowerBound(list, seq);
+      if (i < list.length && list[i].seq === seq) return list[i];
+    }
+    return undefined;
+  }
+
+  /** Every held message (both ranges) by `user`: `fn(message)` returns its replacement. */
+  updateAuthor(user, fn) {
+    for (const list of [this.messages, this.detached?.messages ?? []]) {
+      for (let i = 0; i < list.length; i++) if (list[i].user === user) list[i] = fn(list[i]);
+    }
   }
 
   /** An older page (history before firstSeq) arrived. */
@@ -163,17 +194,9 @@ export class ChannelLog {
     this.loadingOlder = false;
     if (!this.loaded) return 0;
     let n = 0;
-    for (const m of page) if (isMessage(m) && m.ch === this.ch && this._insert(toHeld(m))) n++;
+    for (const m of page) if (isMessage(m) && m.ch === this.ch && this._insert(toHeld(m)) === 'added') n++;
     this.hasOlder = !!more;
     return n;
-  }
-
-  /** A page of history after `tail` arrived (filling a gap). Returns true if more is missing. */
-  addAfter(page) {
-    if (!this.loaded) return false;
-    for (const m of page) if (isMessage(m) && m.ch === this.ch) this._insert(toHeld(m));
-    this._advanceTail();
-    return this.lastSeq > this.tail;
   }
 
   /** Drop the oldest messages beyond `max` (memory bound); older ones load again on scroll. */
@@ -253,11 +276,12 @@ export class ChannelLog {
   _join() {
     const d = this.detached;
     if (!d || d.state !== 'loaded') return;
-    const meets = this.loaded && this.messages.length > 0 && d.lastSeq >= this.firstSeq - 1;
+    // Seqs skip the positions of changes, so ranges "meet" when they overlap: a history page
+    // after the detached range's last message reaches the live range's first one.
+    const meets = this.loaded && this.messages.length > 0 && d.lastSeq >= this.firstSeq;
     if (meets) {
       if (d.firstSeq < this.firstSeq) this.hasOlder = d.hasOlder;
       for (const m of d.messages) this._insert(m);
-      this._advanceTail();
       this.detached = null;
     } else if (!d.hasNewer && this.state !== 'loaded') {
       // The newest messages, and no live range yet: this is the live range now.
@@ -265,28 +289,23 @@ export class ChannelLog {
       this.state = 'loaded';
       for (const m of d.messages) this._insert(m);
       this.hasOlder = d.hasOlder;
-      this.tail = this.lastSeq;
     }
   }
 
+  /** Insert, or replace with a newer version: "added", "changed" or "duplicate". */
   _insert(held) {
     const list = this.messages;
     const n = list.length;
     // Appending is the common case (live traffic): check it first.
     const i = n === 0 || list[n - 1].seq < held.seq ? n : lowerBound(list, held.seq);
-    if (i < n && list[i].seq === held.seq) return false;
+    if (i < n && list[i].seq === held.seq) {
+      if (held.v <= list[i].v) return 'duplicate';
+      list[i] = held;
+      return 'changed';
+    }
     list.splice(i, 0, held);
     this._keys.add(messageKey(held.user, held.cid));
-    return true;
-  }
-
-  _advanceTail() {
-    const list = this.messages;
-    let i = lowerBound(list, this.tail + 1);
-    while (i < list.length && list[i].seq === this.tail + 1) {
-      this.tail++;
-      i++;
-    }
+    return 'added';
   }
 }
 
@@ -311,10 +330,16 @@ export class DetachedRange {
     return this.messages.length ? this.messages[this.messages.length - 1].seq : 0;
   }
 
-  /** Merge held messages in, by seq, without duplicates. */
+  /** Merge held messages in, by seq, without duplicates (the newer version of each wins). */
   add(list) {
     const bySeq = new Map(this.messages.map((m) => [m.seq, m]));
-    for (const m of list) bySeq.set(m.seq, m);
+    for (const m of list) if (!(bySeq.get(m.seq)?.v >= m.v)) bySeq.set(m.seq, m);
     this.messages = [...bySeq.values()].sort((a, b) => a.seq - b.seq);
+  }
+
+  /** A newer version of a message this range holds replaces it. */
+  update(held) {
+    const i = this.messages.findIndex((m) => m.seq === held.seq);
+    if (i >= 0 && held.v > this.messages[i].v) this.messages[i] = held;
   }
 }

@@ -19,6 +19,9 @@
 // until every file has its server id; then its send carries them. It does not hold back the
 // messages typed after it: those go out at once.
 //
+// Mentions (feature "mentions"): an entry carries whom it mentions (user ids, and `all` for
+// @channel), resolved when it was written, and its send carries them.
+//
 // Events: "change" (entry) after every status change, "acked" (entry, with entry.ack = the ack).
 
 import { Emitter } from '../lib/emitter.js';
@@ -28,6 +31,7 @@ import { LocalError } from '../net/codes.js';
 import { isBlank } from '../lib/text.js';
 
 const KEY = 'outbox:';
+const MAX_MENTIONS = 50; // PROTOCOL.md §12
 
 export class Outbox extends Emitter {
   /**
@@ -77,6 +81,8 @@ export class Outbox extends Emitter {
         attempts: 0,
         ack: null,
         files: (e.files ?? []).map((f) => ({ ...f })),
+        mentions: Array.isArray(e.mentions) ? e.mentions.filter(Number.isSafeInteger) : [],
+        all: e.all === true,
         // Loaded while this page runs: another tab of mine queued it, and uploads its files.
         foreign: this._loaded,
       });
@@ -88,9 +94,11 @@ export class Outbox extends Emitter {
    * Queue a new message; it is persisted before this returns and sent when possible (once its
    * files, if any, are uploaded).
    * @param {Array<{local: string, name: string, size: number, type?: string}>} [files]
+   * @param {Uint8Array} [cid]
+   * @param {{mentions?: number[], all?: boolean}} [mentioning] whom the message mentions
    * @returns {object} the entry
    */
-  add(ch, body, files = [], cid = newCid()) {
+  add(ch, body, files = [], cid = newCid(), { mentions = [], all = false } = {}) {
     const entry = {
       cid: cidKey(cid),
       ch,
@@ -102,6 +110,8 @@ export class Outbox extends Emitter {
       attempts: 0,
       ack: null,
       files: files.map((f) => ({ local: f.local, name: f.name, size: f.size, type: f.type ?? '', url: null, id: null, info: null, error: null })),
+      mentions: [...new Set(mentions)],
+      all: all === true,
       foreign: false,
     };
     this.items.set(entry.cid, entry);
@@ -219,9 +229,9 @@ export class Outbox extends Emitter {
   }
 
   _persist(e) {
-    const { cid, ch, body, createdAt, order, status, error } = e;
+    const { cid, ch, body, createdAt, order, status, error, mentions, all } = e;
     const files = e.files.map(({ local, name, size, type, url, id, info, error: fileError }) => ({ local, name, size, type, url, id, info, error: fileError }));
-    this.store.set(KEY + cid, { cid, ch, body, createdAt, order, status: status === 'failed' ? 'failed' : 'pending', error, files });
+    this.store.set(KEY + cid, { cid, ch, body, createdAt, order, status: status === 'failed' ? 'failed' : 'pending', error, files, mentions, all });
   }
 
   async _deliver(e) {
@@ -232,6 +242,8 @@ export class Outbox extends Emitter {
     this.emit('change', e);
     const fields = { ch: e.ch, cid: cidFromKey(e.cid), body: e.body };
     if (e.files.length) fields.files = e.files.map((f) => f.id);
+    if (e.mentions.length) fields.mentions = e.mentions.slice(0, MAX_MENTIONS);
+    if (e.all) fields.all = true;
     let ack;
     try {
       ack = await request('send', fields);

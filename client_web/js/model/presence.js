@@ -37,6 +37,13 @@ export class IdleTracker extends Emitter {
     this._timer = null;
   }
 
+  /** The server's idle time before "away" (hello's limits.away_secs). */
+  setAwayAfter(ms) {
+    if (!(ms > 0) || ms === this.awayAfterMs) return;
+    this.awayAfterMs = ms;
+    if (this.state === 'active') this._check();
+  }
+
   _arm(ms) {
     this.timers.clearTimeout(this._timer);
     this._timer = this.timers.setTimeout(() => this._check(), ms);

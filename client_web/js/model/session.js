@@ -38,6 +38,8 @@ export class Session {
     this.clockOffsetMs = 0;
     /** The channel on screen, or null. */
     this.activeId = null;
+    /** I am an admin (from /api/me): I may delete any message of a channel I am in. */
+    this.isAdmin = false;
     /** The optional capabilities the server announced in hello (PROTOCOL.md §13). */
     this.features = new Set();
   }

@@ -3,6 +3,7 @@
 // parameters), so the rules are unit-tested.
 
 import { messageKey } from './channel-log.js';
+import { mentionsUser } from './channels.js';
 
 /** Consecutive messages of one author closer than this share one header (as Slack does). */
 export const GROUP_WINDOW_MS = 5 * 60 * 1000;
@@ -73,15 +74,25 @@ export function fullTimeLabel(ts, { locale, timeZone } = {}) {
  * @param {number} [ctx.clockOffsetMs] server time − local time, to place local entries
  * @param {string} [ctx.locale]
  * @param {string} [ctx.timeZone]
+ * @param {number} [ctx.editWindowMs] how long after posting its author may change a message
+ *   (0: always; feature "edits"); undefined: the server has no edits
+ * @param {boolean} [ctx.moderator] I may delete anyone's message (the channel's owner, an admin)
  * @returns {Array<object>} {kind: "day", key, label} | {kind: "msg", key, msg, own, grouped,
- *   status: "sent"|"pending"|"sending"|"acked"|"failed"|"", error, local}
+ *   status: "sent"|"pending"|"sending"|"acked"|"failed"|"", error, local, mentionsMe, canEdit,
+ *   canDelete}
  */
 export function buildTimeline(messages, entries, ctx) {
-  const { me, now, clockOffsetMs = 0, locale, timeZone } = ctx;
+  const { me, now, clockOffsetMs = 0, locale, timeZone, editWindowMs, moderator = false } = ctx;
   const rows = [];
   for (const m of messages) {
     const own = m.user === me.id;
-    rows.push({ msg: m, own, status: own ? 'sent' : '', error: null, local: false });
+    const live = !m.deleted && editWindowMs !== undefined;
+    const inWindow = own && live && (editWindowMs === 0 || now - m.ts <= editWindowMs);
+    rows.push({
+      msg: m, own, status: own ? 'sent' : '', error: null, local: false,
+      mentionsMe: !own && !m.deleted && mentionsUser(m, me.id),
+      canEdit: inWindow, canDelete: inWindow || (live && moderator),
+    });
   }
   const held = new Set(messages.map((m) => messageKey(m.user, m.cid)));
   for (const e of entries) {
@@ -89,11 +100,14 @@ export function buildTimeline(messages, entries, ctx) {
     if (held.has(messageKey(me.id, e.cid))) continue; // the real message is shown instead
     const ts = e.ack ? e.ack.ts : e.createdAt + clockOffsetMs;
     rows.push({
-      msg: { ch: e.ch, seq: e.ack ? e.ack.seq : 0, id: 0, ts, user: me.id, name: me.name, display: me.display, body: e.body, cid: e.cid, files: e.files ?? [] },
+      msg: { ch: e.ch, seq: e.ack ? e.ack.seq : 0, id: 0, ts, user: me.id, name: me.name, display: me.display, body: e.body, cid: e.cid, files: e.files ?? [], v: 1, edited: 0, deleted: false, mentions: e.mentions ?? [], all: !!e.all },
       own: true,
       status: e.status,
       error: e.error,
       local: true,
+      mentionsMe: false,
+      canEdit: false,
+      canDelete: false,
     });
   }
   const items = [];
@@ -110,6 +124,8 @@ export function buildTimeline(messages, entries, ctx) {
       prev !== null &&
       prev.msg.user === row.msg.user &&
       prev.msg.display === row.msg.display &&
+      !prev.msg.deleted &&
+      !row.msg.deleted &&
       row.msg.ts - prev.msg.ts < GROUP_WINDOW_MS &&
       row.msg.ts >= prev.msg.ts;
     items.push({ kind: 'msg', key: `m:${messageKey(row.msg.user, row.msg.cid)}`, grouped, ...row });

@@ -1,4 +1,5 @@
-// The account corner of the sidebar: who I am, "Theme: auto/light/dark", "Log out".
+// The account corner of the sidebar: who I am, "Account" (the account dialog), "Theme:
+// auto/light/dark", "Log out".
 
 import { nextTheme } from '../model/prefs.js';
 
@@ -10,12 +11,13 @@ export function applyTheme(root, theme) {
 
 export class Account {
   /**
-   * @param {{display: HTMLElement, name: HTMLElement, theme: HTMLButtonElement, logout: HTMLButtonElement, root: HTMLElement}} els
-   * @param {{theme(): string, chooseTheme(theme: string): void, logout(): void}} callbacks
-   *   theme: the current choice; chooseTheme: remember the next one
+   * @param {{display: HTMLElement, name: HTMLElement, theme: HTMLButtonElement, logout: HTMLButtonElement, open: HTMLButtonElement, root: HTMLElement}} els
+   * @param {{theme(): string, chooseTheme(theme: string): void, logout(): void, open(): void}} callbacks
+   *   theme: the current choice; chooseTheme: remember the next one; open: the account dialog
    */
   constructor(els, callbacks) {
     this.els = els;
+    els.open.addEventListener('click', () => callbacks.open());
     this._showTheme(callbacks.theme());
     els.theme.addEventListener('click', () => {
       const next = nextTheme(callbacks.theme());

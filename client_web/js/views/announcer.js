@@ -12,6 +12,11 @@ export class Announcer {
     this._timer = null;
   }
 
+  /** Say `text` now (the outcome of something the user did). */
+  say(text) {
+    this.live.textContent = text;
+  }
+
   /** A new message by `display` in channel `channel` (a name). */
   announce(channel, display, body) {
     this._queue.push({ channel, display, body });

@@ -2,9 +2,12 @@
 // composition does not send); it grows with its text; it shows why a message was refused.
 // Files (when the server takes them) come by the attach button, a paste, or a drop anywhere on
 // the conversation; they wait under the box, each with a remove button, until the message goes.
+// `@` opens the mention picker (mention-picker.js). Editing a message happens here too: a bar
+// above the box says so, Enter saves, Esc cancels; ↑ in an empty box edits my last message.
 
 import { h, replaceChildren } from './dom.js';
 import { formatBytes } from '../model/files.js';
+import { MentionPicker } from './mention-picker.js';
 
 const MAX_HEIGHT_PX = 240;
 
@@ -16,23 +19,42 @@ export class Composer {
   /**
    * @param {{form: HTMLFormElement, input: HTMLTextAreaElement, send: HTMLButtonElement, error: HTMLElement, label: HTMLElement,
    *   attach: HTMLButtonElement, fileInput: HTMLInputElement, staged: HTMLElement, dropZone: HTMLElement, dropHint: HTMLElement}} els
-   * @param {{submit(): void, edited(): void, attach(files: File[]): void, unstage(local: string): void}} callbacks
+   * @param {{submit(): void, edited(): void, attach(files: File[]): void, unstage(local: string): void,
+   *   editLast(): boolean, cancelEdit(): void, members(): Array<object>|null, presence(id: number): string}} callbacks
    *   submit: Enter or the Send button; edited: the text changed; attach: files were chosen,
-   *   pasted or dropped; unstage: a waiting file was removed
+   *   pasted or dropped; unstage: a waiting file was removed; editLast: ↑ in the empty box
+   *   (true if a message is being edited now); cancelEdit: Esc or the bar's Cancel while editing;
+   *   members, presence: for the mention picker
    */
   constructor(els, callbacks) {
     this.els = els;
     this.input = els.input;
     this.filesEnabled = false;
+    this.editing = false;
+    this.picker = new MentionPicker(els.input, els.mentions, {
+      members: () => callbacks.members(),
+      presence: (id) => callbacks.presence(id),
+      inserted: () => {
+        this._autosize();
+        callbacks.edited();
+      },
+    });
     this._wireFiles(callbacks);
     els.form.addEventListener('submit', (ev) => {
       ev.preventDefault();
       callbacks.submit();
     });
+    els.cancelEdit.addEventListener('click', () => callbacks.cancelEdit());
     this.input.addEventListener('keydown', (ev) => {
       if (ev.key === 'Enter' && !ev.shiftKey && !ev.isComposing && ev.keyCode !== 229) {
         ev.preventDefault();
         callbacks.submit();
+      } else if (ev.key === 'ArrowUp' && !this.editing && this.input.value === '' && !ev.altKey && !ev.ctrlKey && !ev.metaKey) {
+        if (callbacks.editLast()) ev.preventDefault();
+      } else if (ev.key === 'Escape' && this.editing) {
+        ev.preventDefault();
+        ev.stopPropagation();
+        callbacks.cancelEdit();
       }
     });
     this.input.addEventListener('input', () => {
@@ -54,6 +76,23 @@ export class Composer {
 
   get disabled() {
     return this.input.disabled;
+  }
+
+  /**
+   * Show that the box edits a message (`label`: whose, for the bar) with `text` in it, or (null)
+   * that it writes a new one again.
+   */
+  setEditing(label, text = '') {
+    this.editing = label !== null;
+    this.els.editBar.hidden = !this.editing;
+    this.els.form.classList.toggle('editing', this.editing);
+    this.els.send.textContent = this.editing ? 'Save' : 'Send';
+    if (this.editing) {
+      this.els.editLabel.textContent = label;
+      this.setValue(text);
+      this.input.setSelectionRange(text.length, text.length);
+    }
+    this.showError(null);
   }
 
   /** A channel is open: writing is possible. */

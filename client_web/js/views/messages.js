@@ -1,11 +1,14 @@
 // The message view: renders timeline items into the list with keyed reuse of elements, keeps
 // the scroll position where the reader expects it, asks for older history near the top (and for
 // newer history near the bottom of a detached range, around a search hit, which it scrolls to
-// and highlights), and shows "jump to latest" when the reader is not at the bottom.
+// and highlights), and shows "jump to latest" when the reader is not at the bottom. A message
+// shows "(edited)" (its earlier versions a click away), a deleted one "Message deleted" in its
+// place; mentions of me stand out; my messages offer Edit and Delete while the window is open.
 
 import { channelIcon, h, replaceChildren } from './dom.js';
 import { filesSignature, renderFiles } from './attachments.js';
 import { linkify } from '../model/linkify.js';
+import { mentionSegments } from '../model/mentions.js';
 import { fullTimeLabel, timeLabel } from '../model/timeline.js';
 
 /** Within this many pixels of the bottom the reader "is at the bottom" (follows new messages). */
@@ -14,17 +17,28 @@ const BOTTOM_SLACK_PX = 48;
 const LOAD_OLDER_PX = 400;
 const AVATAR_COLOURS = 8;
 
-/** The body as text nodes and safe links; `dir="auto"` lets each message find its direction. */
-function renderBody(text) {
-  const body = h('div', { class: 'msg-body', dir: 'auto' });
+/** Text as text nodes and safe links. */
+function appendLinked(el, text) {
   for (const seg of linkify(text)) {
     if (seg.type === 'link') {
       const a = h('a', { rel: 'noopener noreferrer', target: '_blank', referrerpolicy: 'no-referrer' }, seg.text);
       a.href = seg.href;
-      body.append(a);
+      el.append(a);
     } else {
-      body.append(seg.text);
+      el.append(seg.text);
     }
+  }
+}
+
+/**
+ * The body as text nodes, safe links and the names it mentions (`mentioned`: {id, name} of the
+ * message's mentions that are known); `dir="auto"` lets each message find its direction.
+ */
+function renderBody(m, mentioned, me) {
+  const body = h('div', { class: 'msg-body', dir: 'auto' });
+  for (const seg of mentionSegments(m.body, mentioned, m.all, me)) {
+    if (seg.mention) body.append(h('span', { class: seg.me ? 'mention mention-me' : 'mention' }, seg.text));
+    else appendLinked(body, seg.text);
   }
   return body;
 }
@@ -46,7 +60,8 @@ export class MessageView {
   /**
    * @param {object} els {scroller, list, top, bottom, jump}
    * @param {object} hooks {loadOlder(), loadNewer(), atBottomChanged(atBottom), retry(cid), discard(cid), jumped(),
-   *   viewImage(fileId), cancelFile(cid, local), progress(cid, local) → bytes sent}
+   *   viewImage(fileId), cancelFile(cid, local), progress(cid, local) → bytes sent, edit(seq), remove(seq),
+   *   versions(seq), userName(id) → username or undefined, me() → my user id}
    */
   constructor(els, hooks) {
     this.scroller = els.scroller;
@@ -87,6 +102,10 @@ export class MessageView {
       if (cid && action === 'discard') hooks.discard(cid);
       if (cid && action === 'cancel-file') hooks.cancelFile?.(cid, button.dataset.local);
       if (action === 'view') hooks.viewImage?.(button.dataset.file);
+      const seq = Number(button.closest('.msg')?.dataset.seq);
+      if (seq > 0 && action === 'edit') hooks.edit?.(seq);
+      if (seq > 0 && action === 'delete') hooks.remove?.(seq);
+      if (seq > 0 && action === 'versions') hooks.versions?.(seq);
     });
   }
 
@@ -95,6 +114,11 @@ export class MessageView {
     for (const bar of this.list.querySelectorAll(`.msg[data-cid="${cid}"] .file-local[data-local="${local}"] progress`)) {
       bar.value = sent;
     }
+  }
+
+  /** Names of mentioned people became known or changed: redraw the messages at the next render. */
+  namesChanged() {
+    for (const node of this.nodes.values()) node.dataset.sig = '';
   }
 
   /** Scroll to message `seq` when it is rendered (a search hit), instead of the bottom. */
@@ -221,7 +245,10 @@ export class MessageView {
     if (info.error) parts = [info.error];
     else if (info.state === 'loading' || info.state === 'empty') parts = ['Loading messages…'];
     else if (info.loadingOlder) parts = ['Loading older messages…'];
-    else if (!info.hasOlder) {
+    else if (!info.hasOlder && info.dm) {
+      const who = h('bdi', {}, info.name);
+      parts = empty ? ['No messages with ', who, ' yet. Say hello!'] : ['This is the very beginning of your conversation with ', who, '.'];
+    } else if (!info.hasOlder) {
       // The channel as it is shown everywhere else: "#name", or a lock before a private name.
       const channel = [channelIcon(info.private), h('bdi', {}, info.name)];
       parts = empty ? ['No messages in ', ...channel, ' yet. Say hello!'] : ['This is the very beginning of ', ...channel, '.'];
@@ -251,6 +278,8 @@ export class MessageView {
     if (item.target) cls.push('target');
     if (item.own) cls.push('own');
     if (item.status) cls.push(`status-${item.status}`);
+    if (m.deleted) cls.push('deleted');
+    if (item.mentionsMe) cls.push('mentions-me');
     const time = h('time', { class: 'msg-time', datetime: new Date(m.ts).toISOString(), title: fullTimeLabel(m.ts, { locale: this.locale }) }, timeLabel(m.ts, { locale: this.locale }));
     const head = h(
       'div',
@@ -264,10 +293,18 @@ export class MessageView {
     const gutter = item.grouped
       ? h('div', { class: 'msg-gutter' }, h('span', { class: 'msg-time-side', 'aria-hidden': 'true' }, timeLabel(m.ts, { locale: this.locale })))
       : h('div', { class: 'msg-gutter' }, h('span', { class: `avatar avatar-c${m.user % AVATAR_COLOURS}`, 'aria-hidden': 'true' }, initial(m.display)));
-    const line = h('div', { class: 'msg-line' }, renderBody(m.body));
-    const files = renderFiles(m.files, { local: item.local, sent: (local) => this.hooks.progress?.(m.cid, local) ?? 0 });
+    const line = h('div', { class: 'msg-line' }, m.deleted ? h('div', { class: 'msg-body msg-tombstone' }, 'Message deleted') : renderBody(m, this._mentioned(m), this.hooks.me?.()));
+    if (m.edited && !m.deleted) {
+      line.append(' ', h('button', {
+        type: 'button', class: 'link-button msg-edited', dataset: { action: 'versions' },
+        title: `Edited ${fullTimeLabel(m.edited, { locale: this.locale })} — show earlier versions`,
+        'aria-label': `Edited ${fullTimeLabel(m.edited, { locale: this.locale })}; show earlier versions`,
+      }, '(edited)'));
+    }
+    const files = m.deleted ? null : renderFiles(m.files, { local: item.local, sent: (local) => this.hooks.progress?.(m.cid, local) ?? 0 });
     if (item.target) line.append(h('span', { class: 'visually-hidden' }, ' (the message you searched for)'));
-    const main = h('div', { class: 'msg-main' }, head, line, files);
+    if (item.mentionsMe) line.append(h('span', { class: 'visually-hidden' }, ' (mentions you)'));
+    const main = h('div', { class: 'msg-main' }, head, line, files, this._actions(item));
     if (item.own && item.status) {
       const status = h('div', { class: 'msg-status' });
       if (item.status === 'sent' || item.status === 'acked') {
@@ -293,6 +330,28 @@ export class MessageView {
       },
       gutter,
       main,
+    );
+  }
+
+  /** The message's mentioned users whose usernames are known (for showing their names). */
+  _mentioned(m) {
+    const out = [];
+    for (const id of m.mentions ?? []) {
+      const name = this.hooks.userName?.(id);
+      if (name) out.push({ id, name });
+    }
+    return out;
+  }
+
+  /** Edit and Delete for who may (shown on hover and keyboard focus). */
+  _actions(item) {
+    if (item.local || (!item.canEdit && !item.canDelete)) return null;
+    const who = item.own ? 'your message' : `the message of ${item.msg.display}`;
+    return h(
+      'div',
+      { class: 'msg-actions' },
+      item.canEdit ? h('button', { type: 'button', class: 'icon-button msg-action', dataset: { action: 'edit' }, 'aria-label': `Edit ${who}`, title: 'Edit' }, h('span', { 'aria-hidden': 'true' }, '✎')) : null,
+      item.canDelete ? h('button', { type: 'button', class: 'icon-button msg-action', dataset: { action: 'delete' }, 'aria-label': `Delete ${who}`, title: 'Delete' }, h('span', { 'aria-hidden': 'true' }, '🗑')) : null,
     );
   }
 
@@ -337,5 +396,5 @@ export class MessageView {
 function signature(item) {
   if (item.kind === 'day') return `d|${item.label}`;
   const m = item.msg;
-  return `m|${m.seq}|${m.ts}|${item.grouped ? 1 : 0}|${item.status}|${item.error ? item.error.code : ''}|${m.display}|${m.body.length}|${filesSignature(m.files)}|${item.target ? 1 : 0}`;
+  return `m|${m.seq}|${m.ts}|${m.v ?? 1}|${item.grouped ? 1 : 0}|${item.status}|${item.error ? item.error.code : ''}|${m.display}|${m.body.length}|${filesSignature(m.files)}|${item.target ? 1 : 0}|${item.canEdit ? 1 : 0}${item.canDelete ? 1 : 0}|${(m.mentions ?? []).join(',')}`;
 }

@@ -1,17 +1,19 @@
-// The sidebar: channel sections (favourites, recent, all), unread badges, the filter box, and
-// keyboard movement between channels. Elements are reused by channel id, so re-rendering a
-// list of hundreds of channels on every unread change stays cheap.
+// The sidebar: channel sections (favourites, recent, all, direct messages), unread badges with
+// a separate mention badge, presence dots on conversations, the filter box, and keyboard
+// movement between channels. Elements are reused by channel id, so re-rendering a list of
+// hundreds of channels on every unread change stays cheap.
 
 import { channelIcon, h, replaceChildren } from './dom.js';
 import { sidebarSections } from '../model/channel-list.js';
-import { badgeText, unreadOf } from '../model/unread.js';
+import { presenceLabel } from '../model/presence.js';
+import { badgeText, mentionsOf, unreadOf } from '../model/unread.js';
 
 export class Sidebar {
   /**
    * @param {object} els {nav, filter, browse, create, switcher}: the list, its filter box and the
    *   sidebar's buttons
    * @param {object} hooks {open(ch), data() → {channels, favourites, recent, activeId,
-   *   drafts:Set}, browse(), create(), switcher()}
+   *   drafts:Set}, browse(), create(), switcher(), message(), presence(user) → state}
    */
   constructor(els, hooks) {
     this.nav = els.nav;
@@ -19,6 +21,7 @@ export class Sidebar {
     this.hooks = hooks;
     els.browse.addEventListener('click', () => hooks.browse());
     els.create.addEventListener('click', () => hooks.create());
+    els.message.addEventListener('click', () => hooks.message());
     els.switcher.addEventListener('click', () => hooks.switcher());
     /** @type {Map<number, HTMLElement>} */
     this.items = new Map();
@@ -63,25 +66,35 @@ export class Sidebar {
     if (hadFocus) this.items.get(Number(hadFocus))?.querySelector('button')?.focus();
   }
 
+  /** A conversation's dot: the other person's presence (a group: online if anyone is). */
+  _dmState(c) {
+    const states = c.dm.map((u) => presenceLabel(this.hooks.presence(u.id)));
+    return states.includes('online') ? 'online' : states.includes('away') ? 'away' : 'offline';
+  }
+
   _item(c, active, hasDraft) {
     const unread = unreadOf(c);
-    const sig = `${c.name}|${c.private ? 1 : 0}|${unread}|${active ? 1 : 0}|${hasDraft ? 1 : 0}`;
+    const mentions = mentionsOf(c);
+    const dmState = c.dm ? this._dmState(c) : '';
+    const sig = `${c.name}|${c.private ? 1 : 0}|${unread}|${mentions}|${c.muted ? 1 : 0}|${dmState}|${active ? 1 : 0}|${hasDraft ? 1 : 0}`;
     let li = this.items.get(c.id);
     if (li && li.dataset.sig === sig) return li;
-    const label = `${c.private ? 'private channel' : 'channel'} ${c.name}${unread ? `, ${unread} unread` : ''}${hasDraft ? ', draft' : ''}`;
+    const kind = c.dm ? `conversation with ${c.name}, ${dmState}` : `${c.private ? 'private channel' : 'channel'} ${c.name}`;
+    const label = `${kind}${unread ? `, ${unread} unread` : ''}${mentions ? `, ${mentions} mention${mentions === 1 ? '' : 's'}` : ''}${c.muted ? ', muted' : ''}${hasDraft ? ', draft' : ''}`;
     const button = h(
       'button',
       {
         type: 'button',
-        class: `chan${unread ? ' unread' : ''}${active ? ' active' : ''}`,
+        class: `chan${unread && !c.muted ? ' unread' : ''}${c.muted ? ' muted-chan' : ''}${active ? ' active' : ''}`,
         dataset: { ch: String(c.id) },
         'aria-current': active ? 'page' : undefined,
         'aria-label': label,
       },
-      channelIcon(c.private),
+      c.dm ? h('span', { class: `chan-icon presence presence-${dmState}`, 'aria-hidden': 'true' }) : channelIcon(c.private),
       h('bdi', { class: 'chan-name' }, c.name),
       hasDraft && !active ? h('span', { class: 'chan-draft', 'aria-hidden': 'true', title: 'Draft' }, '✎') : null,
-      unread ? h('span', { class: 'badge', 'aria-hidden': 'true' }, badgeText(unread)) : null,
+      mentions ? h('span', { class: 'badge badge-mention', 'aria-hidden': 'true', title: 'Mentions of you' }, `@${badgeText(mentions)}`) : null,
+      unread ? h('span', { class: `badge${c.muted ? ' badge-muted' : ''}`, 'aria-hidden': 'true' }, badgeText(unread)) : null,
     );
     li = h('li', { dataset: { sig, ch: String(c.id) } }, button);
     this.items.set(c.id, li);
