@@ -91,6 +91,10 @@ async def test_mention_picker_by_keyboard(engine: str, browser_factory: BrowserP
     with trio.fail_after(TEST_CEILING_SECS):
         alice, bob = await two_users(engine, browser_factory, server)
         await alice.call(alice.driver.set_window_size, 1280, 800)
+        # Bob's presence reaches Alice within the mission's bound (online <= 5 s): the panel shows it first.
+        await alice.wait("[...document.querySelectorAll('#members-panel-list li[data-presence=online]')]"
+                         ".some(li => li.querySelector('[aria-label]').getAttribute('aria-label').includes('(@' + arguments[0] + ')'))",
+                         15, bob.username)
         await alice.js("document.getElementById('composer-input').focus()")
         await _keys(alice, "#composer-input", "look @", bob.username[:2])
         await alice.wait("!document.getElementById('mention-list').hidden"
