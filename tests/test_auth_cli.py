@@ -261,7 +261,7 @@ async def test_sessions_list_and_revoke(chatd: RunCli, server: RunningServer, db
 
     r = await chatd("sessions", "revoke", "--user", "alice")
     assert r.code == 0 and "revoked 1 session(s)" in r.out
-    valid = await session_store.list_valid_sessions(db, now, server.config.session_idle_secs)
+    valid = await session_store.list_valid_sessions(db, now=now, idle_secs=server.config.session_idle_secs)
     assert [s.id for s in valid] == [b1.session_id]
     assert (await chatd("sessions", "revoke")).code == 1
     assert a2.token  # (revoked by --user above)

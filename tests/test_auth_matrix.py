@@ -172,7 +172,7 @@ async def test_row_revoked_session(server: RunningServer, db: Database, clock: F
 
     async def revoked(cell: Cell) -> str:
         session = await make_session(db, server.config, user.id, clock.now())
-        assert await session_store.revoke_session(db, session.session_id, clock.now())
+        assert await session_store.revoke_session(db, session_id=session.session_id, now=clock.now())
         return session.token
 
     await run_row(server, revoked, server.origin, refused_anonymous)

@@ -121,7 +121,7 @@ async def test_login_rehashes_when_parameters_changed(db: Database) -> None:
     )
     user = await make_user(db, "alice")
     weak = argon2.PasswordHasher.from_parameters(old_params).hash(PASSWORD)
-    await user_store.set_password_hash(db, user.id, weak)
+    await user_store.set_password_hash(db, user_id=user.id, password_hash=weak)
     pw = Passwords(FAST_PARAMETERS)
     assert pw.needs_rehash(weak)
 

@@ -89,7 +89,7 @@ async def test_revoked_or_disabled_is_none(state: DaemonState) -> None:
     pa = await state.sessions.authenticate(a.token)
     pb = await state.sessions.authenticate(b.token)
     assert pa is not None and pb is not None
-    assert await session_store.revoke_session(state.db, a.session_id, clock.now())
+    assert await session_store.revoke_session(state.db, session_id=a.session_id, now=clock.now())
     assert await state.sessions.revalidate(pa) is None
     assert await state.sessions.authenticate(a.token) is None
     assert await state.sessions.revalidate(pb) is not None

@@ -201,7 +201,7 @@ async def test_expired_cookie_is_refused(server: RunningServer, db: Database, cl
 async def test_revoked_cookie_is_refused(server: RunningServer, db: Database, clock: FakeClock) -> None:
     user = await make_user(db, "alice")
     session = await make_session(db, server.config, user.id, clock.now())
-    assert await session_store.revoke_session(db, session.session_id, clock.now())
+    assert await session_store.revoke_session(db, session_id=session.session_id, now=clock.now())
     await assert_refused_at_handshake_or_hello(server, session.token)
 
 

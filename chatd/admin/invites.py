@@ -61,7 +61,7 @@ async def cmd_invite_list(args: argparse.Namespace, cfg: Config, db: Database) -
 
 
 async def cmd_invite_revoke(args: argparse.Namespace, cfg: Config, db: Database) -> int:
-    if not await invite_store.revoke_invite(db, args.id, time.time()):
+    if not await invite_store.revoke_invite(db, invite_id=args.id, now=time.time()):
         raise AdminError(f"no unused, unrevoked invite with id {args.id} (see `chatd invite list --all`)")
     print(f"revoked invite {args.id}")
     return 0

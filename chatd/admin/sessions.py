@@ -24,7 +24,7 @@ from chatd.store import sessions as session_store
 
 async def cmd_sessions_list(args: argparse.Namespace, cfg: Config, db: Database) -> int:
     user_id = (await find_user(db, args.user)).id if args.user else None
-    rows = await session_store.list_valid_sessions(db, time.time(), float(cfg.session_idle_secs), user_id)
+    rows = await session_store.list_valid_sessions(db, now=time.time(), idle_secs=float(cfg.session_idle_secs), user_id=user_id)
     if args.json:
         print(json.dumps([
             {"id": s.id, "user": s.username, "kind": s.kind, "created_at": int(s.created_at * 1000),
@@ -51,7 +51,7 @@ async def cmd_sessions_revoke(args: argparse.Namespace, cfg: Config, db: Databas
             raise AdminError("give session ids or --user, not both")
         row = await find_user(db, args.user)
         async with db.transaction("admin.sessions_revoke_user") as tx:
-            revoked = await session_store.revoke_user_sessions(tx, row.id, now)
+            revoked = await session_store.revoke_user_sessions(tx, user_id=row.id, now=now)
             await end_sessions(tx, revoked)
         print(f"revoked {len(revoked)} session(s) of {row.username!r}")
         return 0
@@ -60,7 +60,7 @@ async def cmd_sessions_revoke(args: argparse.Namespace, cfg: Config, db: Databas
     missing: list[int] = []
     async with db.transaction("admin.sessions_revoke") as tx:
         for session_id in args.ids:
-            if await session_store.revoke_session(tx, session_id, now):
+            if await session_store.revoke_session(tx, session_id=session_id, now=now):
                 await end_sessions(tx, [session_id])
             else:
                 missing.append(session_id)

@@ -110,8 +110,8 @@ async def cmd_user_passwd(args: argparse.Namespace, cfg: Config, db: Database) -
         raise AdminError(f"password: {exc.message}") from None
     new_hash = await Passwords().hash(password)
     async with db.transaction("admin.user_passwd") as tx:
-        await user_store.set_password_hash(tx, row.id, new_hash)
-        revoked = await session_store.revoke_user_sessions(tx, row.id, time.time())
+        await user_store.set_password_hash(tx, user_id=row.id, password_hash=new_hash)
+        revoked = await session_store.revoke_user_sessions(tx, user_id=row.id, now=time.time())
         await end_sessions(tx, revoked)  # delivered at commit
     print(f"password of {row.username!r} changed; {len(revoked)} session(s) ended")
     if args.password_generated:
@@ -123,8 +123,8 @@ async def cmd_user_disable(args: argparse.Namespace, cfg: Config, db: Database) 
     row = await find_user(db, args.username)
     now = time.time()
     async with db.transaction("admin.user_disable") as tx:
-        await user_store.set_user_disabled(tx, row.id, True, now)
-        revoked = await session_store.revoke_user_sessions(tx, row.id, now)
+        await user_store.set_user_disabled(tx, user_id=row.id, disabled=True, now=now)
+        revoked = await session_store.revoke_user_sessions(tx, user_id=row.id, now=now)
         await notify(tx, USER_DISABLED, user=row.id)
     print(f"disabled {row.username!r}; {len(revoked)} session(s) ended")
     return 0
@@ -132,14 +132,14 @@ async def cmd_user_disable(args: argparse.Namespace, cfg: Config, db: Database) 
 
 async def cmd_user_enable(args: argparse.Namespace, cfg: Config, db: Database) -> int:
     row = await find_user(db, args.username)
-    await user_store.set_user_disabled(db, row.id, False, time.time())
+    await user_store.set_user_disabled(db, user_id=row.id, disabled=False, now=time.time())
     print(f"enabled {row.username!r}" + ("" if row.disabled else " (it was not disabled)"))
     return 0
 
 
 async def _set_admin(args: argparse.Namespace, db: Database, is_admin: bool) -> int:
     row = await find_user(db, args.username)
-    await user_store.set_user_admin(db, row.id, is_admin)
+    await user_store.set_user_admin(db, user_id=row.id, is_admin=is_admin)
     role = "an admin" if is_admin else "a regular user"
     print(f"{row.username!r} is now {role}" + (" (unchanged)" if row.is_admin == is_admin else ""))
     return 0

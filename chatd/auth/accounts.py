@@ -151,9 +151,9 @@ async def register(
                 tx, username=valid_username.name, username_key=valid_username.key, display_name=valid_display,
                 password_hash=password_hash, is_admin=is_admin, now=now,
             )
-            await user_store.add_user_to_default_channel(tx, user_id)
+            await user_store.add_user_to_default_channel(tx, user_id=user_id)
             if invite_id is not None:
-                await invite_store.set_invite_user(tx, invite_id, user_id)
+                await invite_store.set_invite_user(tx, invite_id=invite_id, user_id=user_id)
     except UniqueViolation as exc:
         if exc.constraint == "users_username_key_uq":
             raise _username_taken() from None
@@ -215,7 +215,7 @@ async def login(
         raise AuthError("account_disabled", "This account is disabled; ask an admin.", 403)
     if passwords.needs_rehash(row.password_hash):
         new_hash = await passwords.hash(normalised)
-        if await user_store.set_password_hash(db, row.id, new_hash, expected_old=row.password_hash):
+        if await user_store.set_password_hash(db, user_id=row.id, password_hash=new_hash, expected_old=row.password_hash):
             log.info("event=auth.rehashed user_id=%d", row.id)
     return Account.from_row(row)
 
@@ -236,7 +236,7 @@ async def change_password(
         new_password = check_password(new, field="new")
     except FieldError as exc:
         raise FieldErrors([exc]) from None
-    row = await user_store.get_user_by_id(db, user_id)
+    row = await user_store.get_user_by_id(db, user_id=user_id)
     if row is None:
         raise AuthError("not_authenticated", "Log in first.", 401)
     key = throttle_key(row.username)
@@ -249,7 +249,7 @@ async def change_password(
         throttle.failed(key, client_addr, now)
         raise AuthError("invalid_credentials", "The current password is wrong.", 403, field="current")
     throttle.succeeded(key)
-    await user_store.set_password_hash(db, user_id, await passwords.hash(new_password))
+    await user_store.set_password_hash(db, user_id=user_id, password_hash=await passwords.hash(new_password))
     log.info("event=auth.password_changed user_id=%d", user_id)
 
 
@@ -261,9 +261,9 @@ async def change_display_name(db: Database, *, user_id: int, display_name: objec
         valid = check_display_name(display_name)
     except FieldError as exc:
         raise FieldErrors([exc]) from None
-    if not await user_store.set_display_name(db, user_id, valid):
+    if not await user_store.set_display_name(db, user_id=user_id, display_name=valid):
         raise AuthError("not_authenticated", "Log in first.", 401)
-    row = await user_store.get_user_by_id(db, user_id)
+    row = await user_store.get_user_by_id(db, user_id=user_id)
     if row is None:
         raise AuthError("not_authenticated", "Log in first.", 401)
     log.info("event=auth.display_name_changed user_id=%d", user_id)

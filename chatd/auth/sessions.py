@@ -130,5 +130,5 @@ async def create_session(
 async def rotate_token(db: Conn, session_id: int) -> str:
     """Give ``session_id`` a new token (the old one stops working); returns the new token."""
     token = tokens.new_token()
-    await session_store.replace_session_token(db, session_id, tokens.digest(token))
+    await session_store.replace_session_token(db, session_id=session_id, token_hash=tokens.digest(token))
     return token

@@ -59,7 +59,7 @@ async def consume_invite(db: Conn, code_hash: bytes, now: float) -> int | None:
     return invite_id
 
 
-async def set_invite_user(db: Conn, invite_id: int, user_id: int) -> None:
+async def set_invite_user(db: Conn, *, invite_id: int, user_id: int) -> None:
     """Record which user an invite created."""
     await db.execute("invites.set_user", "UPDATE invites SET used_by = $2 WHERE id = $1", invite_id, user_id)
 
@@ -82,7 +82,7 @@ async def list_invites(db: Conn, now: float, include_unusable: bool) -> list[Inv
     return [InviteRow(**dict(r)) for r in rows]
 
 
-async def revoke_invite(db: Conn, invite_id: int, now: float) -> bool:
+async def revoke_invite(db: Conn, *, invite_id: int, now: float) -> bool:
     """Revoke an unused invite. True iff it existed, was unused and not yet revoked."""
     status = await db.execute(
         "invites.revoke",

@@ -103,7 +103,7 @@ async def create_session(
     return session_id
 
 
-async def replace_session_token(db: Conn, session_id: int, token_hash: bytes) -> None:
+async def replace_session_token(db: Conn, *, session_id: int, token_hash: bytes) -> None:
     """Give a session a new token (the old one stops working at once); the id stays."""
     await db.execute(
         "sessions.replace_token", "UPDATE sessions SET token_hash = $2 WHERE id = $1", session_id, token_hash
@@ -117,7 +117,7 @@ _INFO_COLUMNS = """s.id, s.user_id, u.username, s.kind,
     s.client_addr, s.user_agent"""
 
 
-async def list_valid_sessions(db: Conn, now: float, idle_secs: float, user_id: int | None = None) -> list[SessionInfo]:
+async def list_valid_sessions(db: Conn, *, now: float, idle_secs: float, user_id: int | None = None) -> list[SessionInfo]:
     """Valid sessions, most recently seen first; of one user when ``user_id`` is given."""
     rows = await db.fetch(
         "sessions.list_valid",
@@ -129,7 +129,7 @@ async def list_valid_sessions(db: Conn, now: float, idle_secs: float, user_id: i
     return [SessionInfo(**dict(r)) for r in rows]
 
 
-async def get_session(db: Conn, session_id: int) -> SessionInfo | None:
+async def get_session(db: Conn, *, session_id: int) -> SessionInfo | None:
     """A session by id, valid or not."""
     row = await db.fetchrow(
         "sessions.get", f"SELECT {_INFO_COLUMNS} FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.id = $1",
@@ -138,7 +138,7 @@ async def get_session(db: Conn, session_id: int) -> SessionInfo | None:
     return None if row is None else SessionInfo(**dict(row))
 
 
-async def revoke_session(db: Conn, session_id: int, now: float, user_id: int | None = None) -> bool:
+async def revoke_session(db: Conn, *, session_id: int, now: float, user_id: int | None = None) -> bool:
     """Revoke one session (of ``user_id`` only, when given). True iff it was not revoked before."""
     status = await db.execute(
         "sessions.revoke",
@@ -149,7 +149,7 @@ async def revoke_session(db: Conn, session_id: int, now: float, user_id: int | N
     return status.endswith(" 1")
 
 
-async def revoke_user_sessions(db: Conn, user_id: int, now: float, keep_session: int | None = None) -> list[int]:
+async def revoke_user_sessions(db: Conn, *, user_id: int, now: float, keep_session: int | None = None) -> list[int]:
     """Revoke every session of ``user_id`` except ``keep_session``; returns the ids revoked now."""
     rows = await db.fetch(
         "sessions.revoke_user",

@@ -41,7 +41,7 @@ async def get_user_by_key(db: Conn, username_key: str) -> UserRow | None:
     ))
 
 
-async def get_user_by_id(db: Conn, user_id: int) -> UserRow | None:
+async def get_user_by_id(db: Conn, *, user_id: int) -> UserRow | None:
     """The user ``user_id``, or None."""
     return _row(await db.fetchrow("users.get_by_id", f"SELECT {_USER_COLUMNS} FROM users WHERE id = $1", user_id))
 
@@ -67,7 +67,7 @@ async def insert_user(
     return user_id
 
 
-async def add_user_to_default_channel(db: Conn, user_id: int) -> None:
+async def add_user_to_default_channel(db: Conn, *, user_id: int) -> None:
     """Make ``user_id`` a member of ``#general`` (no-op if already, or if it does not exist)."""
     await db.execute(
         "users.join_default_channel",
@@ -77,7 +77,7 @@ async def add_user_to_default_channel(db: Conn, user_id: int) -> None:
     )
 
 
-async def set_password_hash(db: Conn, user_id: int, password_hash: str, expected_old: str | None = None) -> bool:
+async def set_password_hash(db: Conn, *, user_id: int, password_hash: str, expected_old: str | None = None) -> bool:
     """Store a new password hash; with ``expected_old``, only if the hash is still that one.
 
     The conditional form is the login-time rehash: it must not overwrite a password that an
@@ -96,7 +96,7 @@ async def set_password_hash(db: Conn, user_id: int, password_hash: str, expected
     return status.endswith(" 1")
 
 
-async def set_user_disabled(db: Conn, user_id: int, disabled: bool, now: float) -> None:
+async def set_user_disabled(db: Conn, *, user_id: int, disabled: bool, now: float) -> None:
     """Disable (at ``now``) or re-enable an account."""
     await db.execute(
         "users.set_disabled",
@@ -105,7 +105,7 @@ async def set_user_disabled(db: Conn, user_id: int, disabled: bool, now: float) 
     )
 
 
-async def set_user_admin(db: Conn, user_id: int, is_admin: bool) -> None:
+async def set_user_admin(db: Conn, *, user_id: int, is_admin: bool) -> None:
     """Grant or remove administrator rights."""
     await db.execute("users.set_admin", "UPDATE users SET is_admin = $2 WHERE id = $1", user_id, is_admin)
 
@@ -116,7 +116,7 @@ async def list_users(db: Conn) -> list[UserRow]:
     return [UserRow(**dict(r)) for r in rows]
 
 
-async def set_display_name(db: Conn, user_id: int, display_name: str) -> bool:
+async def set_display_name(db: Conn, *, user_id: int, display_name: str) -> bool:
     """Store a new display name (already checked); True iff the user exists."""
     status = await db.execute(
         "users.set_display_name", "UPDATE users SET display_name = $2 WHERE id = $1", user_id, display_name

@@ -253,7 +253,7 @@ def register(app: QuartTrio, state: DaemonState) -> None:
     async def api_logout() -> Response:
         """End this session on the server and close its WebSockets."""
         me = current_principal()
-        await session_store.revoke_session(state.db, me.session_id, state.clock.now())
+        await session_store.revoke_session(state.db, session_id=me.session_id, now=state.clock.now())
         state.connections.end_session(me.session_id, "logged out")
         log.info("event=auth.logout session_id=%d user_id=%d", me.session_id, me.user_id)
         response = jsonify(ok=True)
@@ -282,14 +282,14 @@ def register(app: QuartTrio, state: DaemonState) -> None:
     async def api_sessions() -> Response:
         """This user's valid sessions, most recently used first."""
         me = current_principal()
-        rows = await session_store.list_valid_sessions(state.db, state.clock.now(), idle_secs, me.user_id)
+        rows = await session_store.list_valid_sessions(state.db, now=state.clock.now(), idle_secs=idle_secs, user_id=me.user_id)
         return jsonify(sessions=[session_json(r, idle_secs, me.session_id) for r in rows])
 
     @require_user
     async def api_revoke_session(session_id: int) -> Response:
         """Revoke one of this user's sessions (this one too: that is a logout)."""
         me = current_principal()
-        if not await session_store.revoke_session(state.db, session_id, state.clock.now(), user_id=me.user_id):
+        if not await session_store.revoke_session(state.db, session_id=session_id, now=state.clock.now(), user_id=me.user_id):
             raise ApiError(404, "session_not_found", "No such session.")
         state.connections.end_session(session_id, "session revoked")
         response = jsonify(revoked=[session_id])
@@ -302,7 +302,7 @@ def register(app: QuartTrio, state: DaemonState) -> None:
         """Log out everywhere else: revoke every other session of this user (API tokens too)."""
         me = current_principal()
         revoked = await session_store.revoke_user_sessions(
-            state.db, me.user_id, state.clock.now(), keep_session=me.session_id
+            state.db, user_id=me.user_id, now=state.clock.now(), keep_session=me.session_id
         )
         for session_id in revoked:
             state.connections.end_session(session_id, "logged out everywhere")
@@ -319,11 +319,11 @@ def register(app: QuartTrio, state: DaemonState) -> None:
             state.db, runtime.passwords, runtime.throttle, user_id=me.user_id, current=body.get("current"),
             new=body.get("new"), client_addr=guard.client_address(state), now=now,
         )
-        revoked = await session_store.revoke_user_sessions(state.db, me.user_id, now, keep_session=me.session_id)
+        revoked = await session_store.revoke_user_sessions(state.db, user_id=me.user_id, now=now, keep_session=me.session_id)
         for session_id in revoked:
             state.connections.end_session(session_id, "password changed")
         token = await rotate_token(state.db, me.session_id)
-        info = await session_store.get_session(state.db, me.session_id)
+        info = await session_store.get_session(state.db, session_id=me.session_id)
         response = jsonify(ok=True, revoked=revoked)
         max_age = int(info.expires_at - now) if info is not None else cfg.session_max_secs
         set_session_cookie(response, token, max(max_age, 0))
