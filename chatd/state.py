@@ -20,6 +20,7 @@ from chatd.config import Config
 from chatd.connections import ConnectionRegistry
 from chatd.events import EventBus
 from chatd.files.service import Files, storage_push
+from chatd.flusher import Flusher
 from chatd.hub import Hub
 from chatd.membership import Membership
 from chatd.presence import PresenceTracker
@@ -44,6 +45,7 @@ class DaemonState:
     membership: Membership
     events: EventBus
     files: Files
+    flusher: Flusher = field(default_factory=Flusher)  # writes what fan-out queued, once per round
     # Set when the server begins its graceful shutdown: sockets close with 1001, health says 503.
     draining: trio.Event = field(default_factory=trio.Event)
     # The public origins WebSocket upgrades and state-changing requests must come from; known
