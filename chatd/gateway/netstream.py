@@ -33,6 +33,7 @@ class NetStream:
         self.socket = sock
         self._tls, self._in, self._out = tls, incoming, outgoing
         self._pending = bytearray()  # bytes written but not yet taken by the kernel, in order
+        self._held = b""  # TLS 1.3 session tickets, sent before the first bytes we write
         self._closed = False
         self._broken = False
 
@@ -78,7 +79,14 @@ class NetStream:
                 self._take_ciphertext()  # the alert, best effort
                 self._send_some()
                 raise trio.BrokenResourceError(f"TLS handshake failed: {exc}") from None
-        self._take_ciphertext()  # the last flight (TLS 1.3: its session tickets)
+        if tls.version() == "TLSv1.3":
+            # OpenSSL writes session tickets as soon as the handshake ends; a client that only
+            # sends (an upload) and then closes would find them unread and reset the
+            # connection, destroying data not yet read here. Send them with our first write,
+            # as trio's SSLStream does (openssl/openssl#7948).
+            self._held = self._out.read() if self._out is not None else b""
+        else:
+            self._take_ciphertext()
         await self.flush()
 
     # --- reading ---
@@ -177,6 +185,9 @@ class NetStream:
             await self.flush()
 
     def _take_ciphertext(self) -> None:
+        if self._held:
+            self._pending += self._held
+            self._held = b""
         if self._out is not None and self._out.pending:
             self._pending += self._out.read()
 

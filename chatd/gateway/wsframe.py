@@ -31,7 +31,7 @@ CLOSE_INVALID_DATA: Final = 1007  # a close reason that is not UTF-8
 CLOSE_TOO_BIG: Final = 1009
 
 CONTROL_PAYLOAD_MAX: Final = 125  # RFC 6455 §5.5
-_GUID: Final = b"258EAFA5-E914-47DA-95CA-C5AB0DC11D65"  # RFC 6455 §1.3
+_GUID: Final = b"258EAFA5-E914-47DA-95CA-C5AB0DC85B11"  # RFC 6455 §1.3
 
 
 class WSError(Exception):
