@@ -158,6 +158,9 @@ class FrameReader:
         self._in_message = False
 
     def feed(self, data: bytes) -> None:
+        if self._pos == len(self._buf):  # all consumed: start afresh (no capacity kept)
+            self._buf, self._pos = bytearray(data), 0
+            return
         if self._pos:
             del self._buf[: self._pos]
             self._pos = 0
