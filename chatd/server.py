@@ -1,10 +1,13 @@
 """``chatd serve``: the daemon's lifetime, from data directory to graceful shutdown.
 
 Nesting follows lifetimes (outermost lives longest): trio-asyncio loop → embedded PostgreSQL →
-database pool and migrations → the service nursery (PostgreSQL watchdog, background services,
-Hypercorn). A shutdown request (first SIGTERM/SIGINT) sets ``state.draining``: Hypercorn stops
-accepting, WebSockets are closed with 1001, in-flight requests get ``shutdown_grace_secs``; then
-the pool closes and the cluster stops.
+database pool and migrations → the service nursery (PostgreSQL watchdog, background services) →
+the web nursery (the app's lifespan, the heartbeat) → the connections nursery (every accepted
+connection) → the accept loops. chatd accepts on its listeners itself (``chatd.gateway.listener``):
+``GET /ws`` upgrades take chatd's own WebSocket path, every other request goes to Hypercorn's
+per-connection server (``chatd.hypercorn_serve``). A shutdown request (first SIGTERM/SIGINT)
+sets ``state.draining``: accepting stops, WebSockets are closed with 1001, idle HTTP connections
+close, in-flight requests get ``shutdown_grace_secs``; then the pool closes and the cluster stops.
 """
 
 from __future__ import annotations
