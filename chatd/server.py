@@ -32,7 +32,7 @@ from chatd import hypercorn_pings
 from chatd.clock import Clock
 from chatd.config import Config
 from chatd.dbctx import ensure_embedded_database
-from chatd.gateway.accept import serve_upgrade
+from chatd.gateway.accept import open_session
 from chatd.gateway.heartbeat import Heartbeat
 from chatd.gateway.listener import Listener
 from chatd.hypercorn_serve import HypercornHTTP
@@ -224,7 +224,7 @@ async def run_services(
         app = create_app(state)
         http = HypercornHTTP(app, hc)
         heartbeat = Heartbeat(cfg.ws_ping_secs, cfg.ws_timeout_secs)
-        listener = Listener(hc.ssl_context, partial(serve_upgrade, state, heartbeat), http.serve_connection)
+        listener = Listener(hc.ssl_context, partial(open_session, state, heartbeat), http.serve_connection)
         socks = _listen(hc)
         scheme = "https" if hc.ssl_context is not None else "http"
         binds = [f"{scheme}://{repr_socket_addr(s.family, s.getsockname())}" for s in socks]

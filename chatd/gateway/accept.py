@@ -7,6 +7,7 @@ read; the checks are the ones Quart's fallback route applies (``chatd.gateway.up
 from __future__ import annotations
 
 import json
+from collections.abc import Awaitable, Callable
 
 from chatd.gateway import wsframe
 from chatd.gateway.heartbeat import Heartbeat
@@ -17,10 +18,11 @@ from chatd.gateway.websocket import WebSocket
 from chatd.state import DaemonState
 
 
-async def serve_upgrade(
+async def open_session(
     state: DaemonState, heartbeat: Heartbeat, stream: NetStream, head: wsframe.RequestHead, buffered: bytes
-) -> None:
-    """Answer the upgrade ``head`` on ``stream`` and serve the session until it ends.
+) -> Callable[[], Awaitable[None]] | None:
+    """Answer the upgrade ``head`` on ``stream``: a refusal (None), or the 101 and the session to
+    run (the caller drops the request first: a socket may live for days).
 
     ``buffered``: bytes the client sent after the head (its first frames). The caller closes
     ``stream`` afterwards.
@@ -30,17 +32,22 @@ async def serve_upgrade(
     except wsframe.WSError as exc:
         body = json.dumps({"error": "bad_handshake", "message": exc.reason}).encode()
         await stream.send_all(wsframe.refusal_response(exc.code, body))
-        return
+        return None
     cookies = [value for name, value in head.headers if name == "cookie"]
     verdict = await admit(state, head.header("origin"), cookies)
     if isinstance(verdict, Refused):
         await stream.send_all(wsframe.refusal_response(verdict.status, verdict.body()))
-        return
+        return None
     if not stream.write_nowait(wsframe.accept_response(accept)):
         await stream.flush()
     ws = WebSocket(stream, state.config.max_frame_bytes, buffered)
-    heartbeat.add(ws)
-    try:
-        await Session(state, ws, verdict.principal).serve()
-    finally:
-        heartbeat.discard(ws)
+    session = Session(state, ws, verdict.principal)
+
+    async def serve() -> None:
+        heartbeat.add(ws)
+        try:
+            await session.serve()
+        finally:
+            heartbeat.discard(ws)
+
+    return serve

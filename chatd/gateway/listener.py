@@ -32,7 +32,9 @@ ACCEPT_RETRY_SECS = 0.1  # out of file descriptors: wait before accepting again 
 WS_PATH = "/ws"
 _FD_ERRORS = {errno.EMFILE, errno.ENFILE, errno.ENOMEM, errno.ENOBUFS}
 
-UpgradeHandler = Callable[[NetStream, wsframe.RequestHead, bytes], Awaitable[None]]
+# Answers an upgrade; returns the session to run (or None: refused). The listener keeps nothing
+# of the request while the session runs.
+UpgradeHandler = Callable[[NetStream, wsframe.RequestHead, bytes], Awaitable[Callable[[], Awaitable[None]] | None]]
 HTTPHandler = Callable[[NetStream, bytes], Awaitable[None]]
 
 
@@ -82,10 +84,13 @@ class Listener:
             if head is None:
                 return  # too slow, or closed before a whole head
             request = wsframe.parse_request_head(head[:-4]) if head else None
-            if request is not None and request.path == WS_PATH and wsframe.is_upgrade(request):
-                await self._on_upgrade(stream, request, rest)
-            else:
+            if request is None or request.path != WS_PATH or not wsframe.is_upgrade(request):
                 await self._on_http(stream, head + rest)
+                return
+            session = await self._on_upgrade(stream, request, rest)
+            del request, head, rest  # a socket may live for days: keep nothing of its request
+            if session is not None:
+                await session()
         except (trio.BrokenResourceError, trio.ClosedResourceError):
             pass
         finally:

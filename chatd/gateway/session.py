@@ -78,6 +78,8 @@ class _Close(Exception):
 class TokenBucket:
     """``rate`` tokens a second, at most ``burst`` saved up; on Trio's clock (mockable)."""
 
+    __slots__ = ("_at", "_tokens", "burst", "rate")
+
     def __init__(self, rate: float, burst: float) -> None:
         self.rate, self.burst = rate, burst
         self._tokens = burst
@@ -96,6 +98,11 @@ class TokenBucket:
 class Session:
     """One connection: the hub's ``Subscriber``, the registry's ``LiveConnection`` and the
     handlers' ``Peer``. ``deliver``/``push``/``end`` and the other non-async methods never block."""
+
+    __slots__ = (  # thousands of idle sockets: no per-instance dict
+        "_bad_frames", "_bucket", "_cancel", "_ending", "_hello_deadline", "_limited_frames", "_principal",
+        "_said_hello", "_transport", "out", "ready", "send_slots", "state", "subs", "typing_at",
+    )
 
     def __init__(self, state: DaemonState, transport: Transport, principal: Principal | None) -> None:
         self.state = state
