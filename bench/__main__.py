@@ -2,7 +2,7 @@
 
 Run from the repository root with the project's virtualenv::
 
-    .venv/bin/python -m bench run                       # S1–S8 and S10, 3 runs, medians
+    .venv/bin/python -m bench run                       # S1–S10, 3 runs, medians
     .venv/bin/python -m bench run --quick --runs 1      # about a minute, small counts
     .venv/bin/python -m bench run --scenarios S1,S4 --runs 5
     .venv/bin/python -m bench run --scenarios S3 --runs 1 --profile bench/results/prof
@@ -30,6 +30,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from bench.fleet import Fleet
+from bench.longrun import LONG_RUNS  # also adds S11 and S12 to the scenario tables
 from bench.procstat import Sampler, loadavg
 from bench.profile import Profiler
 from bench.report import machine_info, scenario_ok, summarize_scenario, table, write_json
@@ -44,7 +45,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m bench", description="chatd's load and latency benchmark.")
     sub = parser.add_subparsers(dest="command", required=True)
     p = sub.add_parser("run", help="run scenarios and report medians against the targets")
-    p.add_argument("--scenarios", default=",".join(SCENARIOS), help="comma-separated ids (default: all, S1..S10)")
+    p.add_argument("--scenarios", default=",".join(s for s in SCENARIOS if s not in LONG_RUNS),
+                   help="comma-separated ids (default: all but the long runs S11, S12: S1..S10)")
     p.add_argument("--runs", type=int, default=3, help="runs per scenario; the table shows medians (default 3)")
     p.add_argument("--quick", action="store_true", help="small counts, about a minute (smoke test)")
     p.add_argument("--procs", type=int, default=4, help="load-generator processes (default 4)")

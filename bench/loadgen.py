@@ -780,6 +780,18 @@ class Worker:
         self.sent_log = []
         return out
 
+    async def cmd_churn(self, tokens: list[str], count: int, parallel: int) -> dict[str, Any]:
+        """S11: ``count`` connect / hello / close cycles (bench/cycles.py)."""
+        from bench.cycles import run_cycles  # it imports this module
+
+        return await run_cycles(self.host, self.port, self.ssl_context, tokens, count, parallel)
+
+    async def cmd_soak(self, **kw: Any) -> dict[str, Any]:
+        """S12: the clients chat, hop channels and reconnect for a while (bench/soak.py)."""
+        from bench.soak import run_soak  # it imports this module
+
+        return await run_soak(self, **kw)
+
     async def cmd_close(self) -> dict[str, Any]:
         await self._close_all()
         return {}

@@ -102,6 +102,7 @@ class ChatdServer:
         self.starts += 1
         self.log_path = self.log_dir / f"chatd-{self.starts}.log"
         env = {k: v for k, v in os.environ.items() if not k.startswith("CHATD_")}
+        env["CHATD_VITALS_LOG_SECS"] = "10"  # S12 reads the Trio task count from these lines
         args = [sys.executable, "-m", "chatd.cli", "serve", "--data-dir", str(self.data_dir),
                 "--host", "127.0.0.1", "--port", str(self.port)]
         if not self.tls:

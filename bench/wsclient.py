@@ -251,6 +251,17 @@ class WsConnection:
         self._fail(code, "closed by client")
         await trio.aclose_forcefully(self._stream)
 
+    async def close_and_wait(self, code: int = 1000) -> int:
+        """Close from this side and read until the server's close answer (for a caller with no
+        reading task of its own); returns the server's code, 1006 if it dropped the connection."""
+        with contextlib.suppress(WsClosed):
+            await self._send_raw(encode_frame(0x8, code.to_bytes(2, "big")))
+            while True:
+                await self.receive()
+        assert self.closed is not None
+        await trio.aclose_forcefully(self._stream)
+        return self.closed.code
+
     async def abort(self) -> None:
         """Drop the connection at once: TCP reset, no close handshake (a network loss)."""
         self._fail(1006, "aborted by client")

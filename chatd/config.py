@@ -79,6 +79,15 @@ class Config:
     files_pending_max: int = 5
     files_reserve_bytes: int = 1024 * 1024 * 1024
     files_unattached_secs: int = 24 * 3600
+    # Registrations with valid fields an address may attempt per hour (a burst of that many, then
+    # refilled over the hour), and the whole server in open mode; 0: no limit (docs/operate.md).
+    registrations_per_hour_per_address: int = 10
+    registrations_per_hour: int = 60
+    # Open WebSockets per user (all devices and tabs) and per client address (IPv6: per /64;
+    # loopback peers — a local proxy or tool — are not counted); 0: no limit.
+    max_connections_per_user: int = 32
+    max_connections_per_address: int = 128
+    vitals_log_secs: float = 600.0  # event=server.vitals (memory, fds, tasks) this often; 0: never
 
     @property
     def embedded_db(self) -> bool:
@@ -260,6 +269,11 @@ CHECKS: Mapping[str, Callable[[Any], Any]] = {
     "files_pending_max": _int_range(1, 1000),
     "files_reserve_bytes": _int_range(0, 1 << 50),
     "files_unattached_secs": _int_range(60, 365 * 86400),
+    "registrations_per_hour_per_address": _int_range(0, 1_000_000),
+    "registrations_per_hour": _int_range(0, 1_000_000),
+    "max_connections_per_user": _int_range(0, 1_000_000),
+    "max_connections_per_address": _int_range(0, 1_000_000),
+    "vitals_log_secs": _float_range(0, 86400),
 }
 assert set(CHECKS) == {f.name for f in fields(Config)}, "every key needs a check"
 

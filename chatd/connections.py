@@ -86,6 +86,9 @@ class ConnectionRegistry:
     def of_user(self, user_id: int) -> list[LiveConnection]:
         return list(self._by_user.get(user_id, ()))
 
+    def count_of_user(self, user_id: int) -> int:
+        return len(self._by_user.get(user_id, ()))
+
     def push_to_user(self, user_id: int, frame: bytes, *, skip: object = None) -> None:
         """Queue ``frame`` on every connection of ``user_id`` but ``skip``."""
         for conn in self._by_user.get(user_id, ()):
@@ -120,3 +123,37 @@ class ConnectionRegistry:
 
     def __len__(self) -> int:
         return sum(len(v) for v in self._by_session.values())
+
+
+class SocketsByAddress:
+    """How many WebSockets are open per client address key (``max_connections_per_address``).
+
+    Counts sockets from the upgrade on, authenticated or not. Not thread-safe (one Trio loop).
+    """
+
+    def __init__(self) -> None:
+        self._open: dict[str, int] = {}
+
+    def try_open(self, key: str, limit: int) -> bool:
+        """Count a socket of ``key`` unless ``limit`` (0: none) are open already; True if counted."""
+        n = self._open.get(key, 0)
+        if limit and n >= limit:
+            return False
+        self._open[key] = n + 1
+        return True
+
+    def close(self, key: str) -> None:
+        """A socket counted by ``try_open`` ended."""
+        n = self._open.get(key, 0) - 1
+        if n > 0:
+            self._open[key] = n
+        else:
+            self._open.pop(key, None)
+
+    def __len__(self) -> int:
+        """Addresses with at least one open socket."""
+        return len(self._open)
+
+    def total(self) -> int:
+        """Open sockets, all addresses together."""
+        return sum(self._open.values())

@@ -54,7 +54,7 @@ class EventBus:
             try:
                 await handler(payload)
             except StoreError as exc:
-                log.warning("event=events.handler_failed kind=%s error=%r", payload.get("t"), str(exc))
+                log.warning("event=events.handler_failed kind=%s error=%s", payload.get("t"), str(exc))
             except Exception:
                 log.exception("event=events.handler_crashed kind=%s", payload.get("t"))
 
@@ -80,7 +80,7 @@ class EventBus:
                 raise Unavailable("LISTEN connection ended")
             except* Unavailable as group:
                 self.connected = trio.Event()
-                log.warning("event=events.disconnected error=%r retry_in=%.1f", str(group.exceptions[0]), delay)
+                log.warning("event=events.disconnected error=%s retry_in=%.1f", str(group.exceptions[0]), delay)
                 if first:
                     task_status.started()
                     first = False
@@ -102,7 +102,7 @@ class EventBus:
             try:
                 payload = json.loads(raw)
             except ValueError:
-                log.warning("event=events.bad_payload payload=%r", raw[:200])
+                log.warning("event=events.bad_payload payload=%s", raw[:200])
                 continue
             if isinstance(payload, dict):
                 await self.dispatch(payload)

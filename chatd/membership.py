@@ -79,7 +79,7 @@ class Membership:
             try:
                 await self._push(event)
             except StoreError as exc:
-                log.warning("event=membership.push_failed ch=%d error=%r", event.ch, str(exc))
+                log.warning("event=membership.push_failed ch=%d error=%s", event.ch, str(exc))
             except Exception:
                 log.exception("event=membership.push_crashed ch=%d", event.ch)
 

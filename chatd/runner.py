@@ -38,7 +38,7 @@ def run_async(fn: Callable[[], Any], also_known: tuple[type[Exception], ...] = (
         result: int = trio.run(fn)
         return result
     except known as exc:
-        log.error("event=fatal error=%r", str(exc))
+        log.error("event=fatal error=%s", str(exc))
         print(f"chatd: error: {exc}", file=sys.stderr)
         return EXIT_FAILURE
     except BaseExceptionGroup as group:
@@ -46,7 +46,7 @@ def run_async(fn: Callable[[], Any], also_known: tuple[type[Exception], ...] = (
         if match is None:
             raise
         first = _first_leaf(match)
-        log.error("event=fatal error=%r", str(first))
+        log.error("event=fatal error=%s", str(first))
         print(f"chatd: error: {first}", file=sys.stderr)
         return EXIT_FAILURE
 

@@ -56,7 +56,7 @@ class Notifier:
                 sock.setblocking(False)
                 sock.sendto("\n".join(lines).encode(), target)
         except OSError as exc:
-            log.warning("event=sdnotify.failed address=%s error=%r", self.address, str(exc))
+            log.warning("event=sdnotify.failed address=%s error=%s", self.address, str(exc))
             return False
         return True
 

@@ -181,7 +181,7 @@ class ServeInfo:
         try:
             self.tls = reload_certificate(self.ssl_context, self.tls)
         except TLSConfigError as exc:
-            log.error("event=tls.reload_failed error=%r action=kept_current", str(exc))
+            log.error("event=tls.reload_failed error=%s action=kept_current", str(exc))
         else:
             self.fingerprint_sha256 = self.tls.fingerprint_sha256
             log.info("event=tls.reloaded cert=%s sha256=%s", self.tls.cert, self.tls.fingerprint_sha256)

@@ -2,11 +2,12 @@
 
 ``start_services`` starts every background task of ``state`` in ``nursery`` (their one owner)
 and returns once they are ready: the flusher (writes what fan-out queued), the drain (closes
-every WebSocket with 1001 when the server drains), the hub (channel actors), the presence pusher, the member-event
-pusher, the account-event handlers and the dead-session sweep, the session keeper, the file
-store's housekeeping (its folders exist once it is started), the LISTEN loop (last of those, so
-every handler is in place before the first notification arrives), and the search backfill
-(indexing messages stored before search existed; ends when there are none).
+every WebSocket with 1001 when the server drains), the hub (channel actors), the presence pusher,
+the member-event pusher, the account-event handlers and the dead-session sweep, the session
+keeper, the file store's housekeeping (its folders exist once it is started), the LISTEN loop
+(last of those, so every handler is in place before the first notification arrives), the vitals
+log, the heap trim and the search backfill (indexing messages stored before search existed; ends
+when there are none).
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from chatd.files import housekeeping
 from chatd.state import DaemonState
 from chatd.store import Database, StoreError, Unavailable
 from chatd.store import search as search_store
+from chatd.vitals import log_vitals, return_free_memory
 from chatd.wire.errors import CLOSE_GOING_AWAY
 
 log = logging.getLogger("chatd.services")
@@ -65,6 +67,8 @@ async def start_services(nursery: trio.Nursery, state: DaemonState) -> None:
     await nursery.start(keep_sessions, state.sessions, state.connections, float(cfg.session_check_secs))
     await nursery.start(housekeeping.run, state.files, state.clock)
     await nursery.start(state.events.run, state.db)
+    await nursery.start(log_vitals, state)
+    await nursery.start(return_free_memory)
     nursery.start_soon(backfill_search, state.db)
     nursery.start_soon(learn_search_words, state.db, committed)
 
@@ -102,7 +106,7 @@ async def learn_search_words(db: Database, committed: Signal) -> None:
             while await search_store.learn_queued(db) >= search_store.BATCH:
                 pass  # a backlog: the next batch at once
         except StoreError as exc:
-            log.warning("event=search.learn_failed error=%r", str(exc))
+            log.warning("event=search.learn_failed error=%s", str(exc))
 
 
 async def backfill_search(db: Database) -> None:
@@ -123,7 +127,7 @@ async def backfill_search(db: Database) -> None:
         try:
             indexed = await search_store.backfill(db, progress=progress)
         except Unavailable as exc:
-            log.warning("event=search.backfill_retry error=%r retry_in=%.0f", str(exc), delay)
+            log.warning("event=search.backfill_retry error=%s retry_in=%.0f", str(exc), delay)
             await trio.sleep(delay)
             delay = min(delay * 2, BACKFILL_RETRY_MAX_SECS)
             continue

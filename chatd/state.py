@@ -17,7 +17,7 @@ from chatd.auth.runtime import AuthRuntime
 from chatd.auth.sessions import Sessions
 from chatd.clock import Clock
 from chatd.config import Config
-from chatd.connections import ConnectionRegistry
+from chatd.connections import ConnectionRegistry, SocketsByAddress
 from chatd.events import EventBus
 from chatd.files.service import Files, storage_push
 from chatd.flusher import Flusher
@@ -46,6 +46,8 @@ class DaemonState:
     events: EventBus
     files: Files
     flusher: Flusher = field(default_factory=Flusher)  # writes what fan-out queued, once per round
+    # Open WebSockets per client address (the per-address connection cap), on both upgrade paths.
+    sockets: SocketsByAddress = field(default_factory=SocketsByAddress)
     # Set when the server begins its graceful shutdown: sockets close with 1001, health says 503.
     draining: trio.Event = field(default_factory=trio.Event)
     # The public origins WebSocket upgrades and state-changing requests must come from; known
@@ -68,7 +70,7 @@ def build_state(config: Config, db: Database, clock: Clock | None = None) -> Dae
         db=db,
         clock=clock,
         sessions=Sessions(db, clock, float(config.session_idle_secs)),
-        auth=AuthRuntime(),
+        auth=AuthRuntime.for_config(config),
         hub=hub,
         connections=connections,
         presence=presence,

@@ -182,13 +182,13 @@ async def test_registration_race_is_decided_by_the_unique_index(db: Database) ->
     arrived = 0
 
     class Gate(Passwords):
-        async def hash(self, password: str) -> str:
+        async def hash(self, password: str, *, registering: bool = False) -> str:
             nonlocal arrived
             arrived += 1
             if arrived == 2:
                 both_hashing.set()
             await both_hashing.wait()  # neither inserts before both passed the pre-check
-            return await super().hash(password)
+            return await super().hash(password, registering=registering)
 
     outcomes: list[str] = []
 

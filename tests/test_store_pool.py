@@ -9,6 +9,7 @@ from __future__ import annotations
 import pytest
 
 from chatd.store import StoreError, open_database
+from chatd.store.db import STATEMENT_TIMEOUT_SECS
 
 ADVISORY_LOCKS = "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND pid = pg_backend_pid()"
 
@@ -20,7 +21,7 @@ async def test_a_lent_connection_is_reset_before_its_next_use(db_dsn: str) -> No
             await conn.execute("t.set", "SET statement_timeout = '4321ms'")
             await conn.execute("t.lock", "SELECT pg_advisory_lock(77)")
         assert await db.fetchval("t.pid", "SELECT pg_backend_pid()") == pid
-        assert await db.fetchval("t.show", "SHOW statement_timeout") == "0"
+        assert await db.fetchval("t.show", "SHOW statement_timeout") == f"{STATEMENT_TIMEOUT_SECS // 60}min"  # the pool's
         assert await db.fetchval("t.locks", ADVISORY_LOCKS) == 0
 
 
@@ -33,3 +34,13 @@ async def test_a_failed_transaction_is_rolled_back_before_its_next_use(db_dsn: s
                 await tx.execute("t.fail", "SELECT 1 / 0")
         # Still inside the aborted transaction, this query would fail instead.
         assert await db.fetchval("t.count", "SELECT count(*) FROM t_pool") == 0
+
+
+async def test_a_runaway_statement_is_cancelled_by_the_server(db_dsn: str) -> None:
+    """The time limit is PostgreSQL's (``statement_timeout``), not an asyncio timer per query."""
+    async with open_database(db_dsn, 1, 10) as db:
+        assert await db.fetchval("t.show", "SHOW statement_timeout") == f"{STATEMENT_TIMEOUT_SECS // 60}min"
+        async with db.connection("t.short") as conn:
+            await conn.execute("t.set", "SET statement_timeout = '50ms'")
+            with pytest.raises(StoreError, match="statement timeout"):
+                await conn.fetchval("t.sleep", "SELECT pg_sleep(5)")

@@ -22,7 +22,7 @@ from chatd.auth.names import (
     username_key,
 )
 from chatd.auth.passwords import Passwords
-from chatd.auth.throttle import LoginThrottle
+from chatd.auth.throttle import LoginThrottle, RegistrationThrottle
 from chatd.store import Database, UniqueViolation
 from chatd.store import invites as invite_store
 from chatd.store import users as user_store
@@ -86,12 +86,16 @@ def _invalid_credentials() -> AuthError:
 async def register(
     db: Database, passwords: Passwords, *, username: object, display_name: object, password: object,
     invite: object = None, mode: str, now: float, is_admin: bool = False,
+    throttle: RegistrationThrottle | None = None, client_addr: str = "",
 ) -> Account:
     """Create an account and make it a member of ``#general``, in one transaction.
 
     ``mode`` is the configured registration mode, or ``"admin"`` for ``chatd user add`` (no
-    invite needed, works when registration is closed). Raises ``AuthError``
-    (``registration_closed``, ``username_taken``, ``invite_invalid``) or ``FieldErrors``.
+    invite needed, works when registration is closed). With a ``throttle`` (the HTTP API), an
+    attempt with valid fields counts against ``client_addr``'s rate (and, in open mode, the
+    server's). In invite mode the invite is checked before the username: an invalid invite must
+    not reveal which usernames exist. Raises ``AuthError`` (``registration_closed``,
+    ``rate_limited``, ``invite_invalid``, ``username_taken``) or ``FieldErrors``.
     """
     if mode == "closed":
         raise AuthError(
@@ -120,15 +124,22 @@ async def register(
     if errors or valid_username is None or valid_display is None or valid_password is None:
         raise FieldErrors(errors)
 
+    if throttle is not None:
+        wait = throttle.attempt(client_addr, now, open_mode=mode == "open")
+        if wait > 0:
+            raise AuthError(
+                "rate_limited", f"Too many registrations; try again in {int(wait) + 1} s.", 429, retry_after=wait
+            )
     # Cheap checks before the expensive hash; the unique index and the invite's row lock below
-    # are what actually decide a race.
-    if await user_store.username_key_exists(db, valid_username.key):
-        raise _username_taken()
+    # are what actually decide a race. The invite first: without a valid one, nothing is said
+    # about the username.
     invite_hash = tokens.digest(invite_code) if invite_code is not None else None
     if invite_hash is not None and not await invite_store.invite_usable(db, invite_hash, now):
         raise _invite_invalid()
+    if await user_store.username_key_exists(db, valid_username.key):
+        raise _username_taken()
 
-    password_hash = await passwords.hash(valid_password)
+    password_hash = await passwords.hash(valid_password, registering=True)
     try:
         async with db.transaction("auth.register") as tx:
             invite_id = None

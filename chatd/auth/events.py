@@ -58,7 +58,7 @@ async def run(
         try:
             deleted = await session_store.delete_dead_sessions(db, clock.now(), idle_secs, KEEP_DEAD_SECS)
         except StoreError as exc:
-            log.warning("event=auth.sweep_failed error=%r", str(exc))
+            log.warning("event=auth.sweep_failed error=%s", str(exc))
             continue
         if deleted:
             log.info("event=auth.sweep deleted=%d", deleted)

@@ -38,7 +38,7 @@ async def keep_sessions(
             try:
                 valid = await sessions.revalidate_many(chunk)
             except StoreError as exc:
-                log.warning("event=ws.session_check_failed error=%r", str(exc))
+                log.warning("event=ws.session_check_failed error=%s", str(exc))
                 break  # the database is away; check again next time
             for sid in chunk:
                 fresh = valid.get(sid)

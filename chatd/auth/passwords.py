@@ -26,19 +26,30 @@ PARAMETERS: argon2.Parameters = RFC_9106_LOW_MEMORY
 # Each call already spreads over p=4 lanes (threads inside libargon2), so two concurrent calls
 # keep a small box's cores busy; more would only queue in the kernel and add 64 MiB apiece.
 HASH_CONCURRENCY = 2
+# Registrations hash one at a time, so a burst of them (throttled, but still) leaves the other
+# slot to logins: a person logging in waits behind at most one registration.
+REGISTRATION_CONCURRENCY = 1
 
 
 class Passwords:
-    """argon2id hashing and verification in worker threads, at most ``concurrency`` at once."""
+    """argon2id hashing and verification in worker threads, at most ``concurrency`` at once, of
+    which at most ``REGISTRATION_CONCURRENCY`` for new accounts."""
 
     def __init__(self, parameters: argon2.Parameters | None = None, concurrency: int = HASH_CONCURRENCY) -> None:
         self.parameters = parameters or PARAMETERS
         self._hasher = argon2.PasswordHasher.from_parameters(self.parameters)
         self.limiter = trio.CapacityLimiter(concurrency)
+        self.registration_limiter = trio.CapacityLimiter(min(REGISTRATION_CONCURRENCY, concurrency))
         self._dummy_hash: str | None = None
 
-    async def hash(self, password: str) -> str:
-        """Hash ``password`` (already normalised). Blocks a worker thread for ~the verify time."""
+    async def hash(self, password: str, *, registering: bool = False) -> str:
+        """Hash ``password`` (already normalised). Blocks a worker thread for ~the verify time.
+
+        ``registering``: for a new account, which queues behind other registrations first.
+        """
+        if registering:
+            async with self.registration_limiter:
+                return await trio.to_thread.run_sync(self._hash_sync, password, limiter=self.limiter)
         return await trio.to_thread.run_sync(self._hash_sync, password, limiter=self.limiter)
 
     async def verify(self, password_hash: str, password: str) -> bool:
@@ -73,5 +84,5 @@ class Passwords:
         except argon2.exceptions.VerifyMismatchError:
             return False
         except (argon2.exceptions.VerificationError, argon2.exceptions.InvalidHashError) as exc:
-            log.warning("event=auth.bad_password_hash error=%r", str(exc))
+            log.warning("event=auth.bad_password_hash error=%s", str(exc))
             return False

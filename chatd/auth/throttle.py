@@ -1,12 +1,15 @@
-"""The login throttle: repeated failures for one account or one client address slow down.
+"""The login throttle (repeated failures for one account or address slow down) and the
+registration throttle (a rate per address, and over the server in open mode).
 
-Not general rate limiting: only failed password checks count. After ``free_failures`` failures,
+Logins: only failed password checks count. After ``free_failures`` failures,
 each further failure blocks that key for ``base_secs * 2**n``, capped at ``cap_secs``; a blocked
 key gets ``rate_limited`` with ``Retry-After`` *before* any password is checked, so guessing
 cannot proceed faster than the backoff. A key's failures are forgotten ``forget_secs`` after its
 last failure. A successful login clears the account's record (the owner proved the password) but
 not the address's: otherwise an attacker could reset their address by logging in to an account
 of their own between guesses.
+
+Registrations: a token bucket per address (and one for the server), ``RegistrationThrottle``.
 
 State is per process and in memory, bounded by ``max_entries`` per table (oldest evicted first).
 Times are passed in (``now``, epoch seconds from the app clock), so the throttle is pure.
@@ -120,3 +123,62 @@ def address_key(address: str) -> str:
             return str(ip.ipv4_mapped)
         return str(ipaddress.IPv6Network((ip, 64), strict=False))
     return str(ip)
+
+
+class RateLimit:
+    """A token bucket per key: ``per_hour`` events in a burst, refilled at ``per_hour`` an hour.
+
+    ``per_hour`` 0 means no limit. At most ``max_entries`` keys are kept (the stalest go first:
+    a forgotten key starts with a full bucket, which only errs towards letting a person in).
+    """
+
+    def __init__(self, per_hour: int, max_entries: int = MAX_ENTRIES) -> None:
+        self.per_hour = per_hour
+        self.max_entries = max_entries
+        self._buckets: OrderedDict[str, tuple[float, float]] = OrderedDict()  # key -> (tokens, at)
+
+    def _tokens(self, key: str, now: float) -> float:
+        tokens, at = self._buckets.get(key, (float(self.per_hour), now))
+        return min(float(self.per_hour), tokens + max(0.0, now - at) * self.per_hour / 3600.0)
+
+    def retry_after(self, key: str, now: float) -> float:
+        """Seconds until ``key`` may act (0.0: now)."""
+        if not self.per_hour:
+            return 0.0
+        missing = 1.0 - self._tokens(key, now)
+        return max(0.0, missing * 3600.0 / self.per_hour)
+
+    def take(self, key: str, now: float) -> None:
+        """Count one event of ``key`` (call after ``retry_after`` said 0)."""
+        if not self.per_hour:
+            return
+        tokens = self._tokens(key, now) - 1.0
+        self._buckets.pop(key, None)
+        self._buckets[key] = (tokens, now)  # most recent last: eviction takes the stalest
+        while len(self._buckets) > self.max_entries:
+            self._buckets.popitem(last=False)
+
+
+class RegistrationThrottle:
+    """Registrations per client address, and (open registration) over the whole server.
+
+    Counted: attempts whose fields are valid, i.e. that ask the database whether a name or an
+    invite exists and may cost an argon2 hash. Refused attempts are cheap (429 before any query).
+    """
+
+    def __init__(self, per_address_per_hour: int, per_hour: int) -> None:
+        self.addresses = RateLimit(per_address_per_hour)
+        self.server = RateLimit(per_hour, max_entries=1)
+
+    def attempt(self, address: str, now: float, *, open_mode: bool) -> float:
+        """Count one attempt from ``address``; returns 0.0, or the seconds to wait (not counted)."""
+        key = address_key(address)
+        wait = self.addresses.retry_after(key, now)
+        if open_mode:
+            wait = max(wait, self.server.retry_after("", now))
+        if wait > 0:
+            return wait
+        self.addresses.take(key, now)
+        if open_mode:
+            self.server.take("", now)
+        return 0.0

@@ -147,13 +147,13 @@ async def run(files: Files, clock: Clock, *, task_status: Any = trio.TASK_STATUS
         try:
             await files.measure_space()
         except OSError as exc:
-            log.warning("event=files.space_check_failed error=%r", str(exc))
+            log.warning("event=files.space_check_failed error=%s", str(exc))
         if trio.current_time() < next_sweep:
             continue
         next_sweep = trio.current_time() + SWEEP_SECS
         try:
             await sweep(files, now=clock.now())
         except (StoreError, OSError) as exc:
-            log.warning("event=files.sweep_failed error=%r", str(exc))
+            log.warning("event=files.sweep_failed error=%s", str(exc))
         except Exception:
             log.exception("event=files.sweep_crashed")

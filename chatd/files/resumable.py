@@ -174,6 +174,6 @@ def _sync_quietly(sink: Sink) -> None:
     try:
         sink.sync()
     except (OSError, OutOfSpace) as exc:
-        log.info("event=files.flush_failed error=%r", str(exc))
+        log.info("event=files.flush_failed error=%s", str(exc))
     finally:
         sink.close()

@@ -205,7 +205,7 @@ class Files:
             try:
                 dims = await self.thumbnail(sha256)
             except NotAnImage as exc:
-                log.info("event=files.not_an_image sha256=%s reason=%r", sha256.hex(), str(exc))
+                log.info("event=files.not_an_image sha256=%s reason=%s", sha256.hex(), str(exc))
             else:
                 return Blob(sha256, size, found.mime, "image", dims.width, dims.height)
         kind = found.family if found.family in ("video", "audio") else "file"

@@ -49,7 +49,7 @@ class SpaceWatch:
         if low:
             log.warning(
                 "event=files.storage_low free_bytes=%d reserve_bytes=%d "
-                "hint=%r", free_bytes, self.reserve_bytes,
+                "hint=%s", free_bytes, self.reserve_bytes,
                 "uploads are refused (507) until space is freed: delete files, run `chatd files gc`, or grow the disk",
             )
         else:

@@ -86,7 +86,7 @@ def make_thumbnail(src: Path, dest: Path) -> ImageSize:
     except (OSError, ValueError, SyntaxError, EOFError, MemoryError) as exc:
         raise NotAnImage(f"cannot decode: {exc}") from None
     except Exception as exc:  # a decoder's bug on hostile input: the upload stays a plain file
-        log.info("event=files.decoder_error error=%r", f"{type(exc).__name__}: {exc}")
+        log.info("event=files.decoder_error error=%s", f"{type(exc).__name__}: {exc}")
         raise NotAnImage(f"cannot decode: {type(exc).__name__}") from None
 
 

@@ -32,8 +32,8 @@ ACCEPT_RETRY_SECS = 0.1  # out of file descriptors: wait before accepting again 
 WS_PATH = "/ws"
 _FD_ERRORS = {errno.EMFILE, errno.ENFILE, errno.ENOMEM, errno.ENOBUFS}
 
-# Answers an upgrade; returns the session to run (or None: refused). The listener keeps nothing
-# of the request while the session runs.
+# Answers an upgrade; returns the session to run (or None: refused), which the listener runs at
+# once (it holds a place under the address's cap from the check on), keeping nothing of the request.
 UpgradeHandler = Callable[[NetStream, wsframe.RequestHead, bytes], Awaitable[Callable[[], Awaitable[None]] | None]]
 HTTPHandler = Callable[[NetStream, bytes], Awaitable[None]]
 
@@ -64,7 +64,7 @@ class Listener:
                     break
                 except OSError as exc:
                     if exc.errno in _FD_ERRORS:
-                        log.error("event=listener.accept_failed error=%r retry_in=%g", str(exc), ACCEPT_RETRY_SECS)
+                        log.error("event=listener.accept_failed error=%s retry_in=%g", str(exc), ACCEPT_RETRY_SECS)
                         await trio.sleep(ACCEPT_RETRY_SECS)
                         break
                     if exc.errno == errno.ECONNABORTED:
@@ -88,7 +88,9 @@ class Listener:
                 await self._on_http(stream, head + rest)
                 return
             session = await self._on_upgrade(stream, request, rest)
-            del request, head, rest  # a socket may live for days: keep nothing of its request
+            # No checkpoint before the session runs. A socket may live for days: keep nothing of
+            # its request.
+            del request, head, rest
             if session is not None:
                 await session()
         except (trio.BrokenResourceError, trio.ClosedResourceError):

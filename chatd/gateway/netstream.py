@@ -66,6 +66,16 @@ class NetStream:
     def selected_alpn_protocol(self) -> str | None:
         return self._tls.selected_alpn_protocol() if self._tls is not None else None
 
+    def peer_address(self) -> str:
+        """The peer's IP address, as Hypercorn gives it to Quart's ``remote_addr``; "" for a
+        unix-socket peer or one already gone."""
+        if self.socket.family not in (socket.AF_INET, socket.AF_INET6):
+            return ""
+        try:
+            return str(self.socket.getpeername()[0])
+        except OSError:
+            return ""
+
     # --- TLS handshake ---
 
     async def handshake(self) -> None:

@@ -2,7 +2,8 @@
 
 chatd's own listener serves ``GET /ws`` upgrades below ASGI (``chatd.gateway.accept``); this
 route serves the rest — an upgrade arriving on a keep-alive connection Hypercorn already serves
-(a request was answered on it first). Both apply the same checks (``chatd.gateway.upgrade``).
+(a request was answered on it first). Both apply the same checks (``chatd.gateway.upgrade``),
+the per-address connection cap among them.
 Liveness on this path is Hypercorn's (its pings and read timeout, see ``chatd.server``).
 """
 
@@ -14,6 +15,7 @@ from quart_trio import QuartTrio
 from chatd.gateway.session import Session
 from chatd.gateway.upgrade import Refused, admit
 from chatd.state import DaemonState
+from chatd.web.guard import client_address
 
 
 class QuartTransport:
@@ -52,9 +54,14 @@ def register(app: QuartTrio, state: DaemonState) -> None:
 
     @app.websocket("/ws")
     async def ws() -> tuple[Response, int] | None:
-        verdict = await admit(state, websocket.headers.get("Origin"), websocket.headers.getlist("Cookie"))
+        headers = websocket.headers
+        verdict = await admit(
+            state, headers.get("Origin"), headers.getlist("Cookie"), client_address(state, websocket)
+        )
         if isinstance(verdict, Refused):
-            return Response(verdict.body(), content_type="application/json"), verdict.status
-        await websocket.accept()
-        await Session(state, QuartTransport(), verdict.principal).serve()
+            refusal = Response(verdict.body(), content_type="application/json", headers=dict(verdict.headers()))
+            return refusal, verdict.status
+        with verdict:  # the address's place is held until the session ends
+            await websocket.accept()
+            await Session(state, QuartTransport(), verdict.principal).serve()
         return None

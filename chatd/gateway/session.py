@@ -47,11 +47,13 @@ from chatd.wire.errors import (
     CLOSE_PROTOCOL_ERROR,
     CLOSE_SLOW_CONSUMER,
     CLOSE_TOO_BIG,
+    CLOSE_TRY_AGAIN_LATER,
     CLOSE_UNAUTHENTICATED,
     CLOSE_UNSUPPORTED_DATA,
     HELLO_REQUIRED,
     NOT_AUTHENTICATED,
     RATE_LIMITED,
+    TOO_MANY_CONNECTIONS,
     UNAVAILABLE,
     UNSUPPORTED_VERSION,
 )
@@ -240,7 +242,7 @@ class Session:
                     await self._transport.send(encode_server_frame(SessionExpired(ending.reason)))
                 await self._transport.close(ending.code, ending.reason[:120])
             except Exception as exc:  # the socket may already be gone; nothing more to do
-                log.debug("event=ws.close_failed error=%r", str(exc))
+                log.debug("event=ws.close_failed error=%s", str(exc))
 
     # --- reading ---
 
@@ -325,9 +327,14 @@ class Session:
         if self._principal is None:
             self.push(Error(frame.rid, NOT_AUTHENTICATED, "log in first (session cookie or token)"))
             raise _Close(CLOSE_UNAUTHENTICATED, "not authenticated")
-        # Registered only now, under its final session and user (a token may replace the cookie).
-        self.state.connections.add(self)
         p = self._principal
+        cap = self.state.config.max_connections_per_user
+        if cap and self.state.connections.count_of_user(p.user_id) >= cap:
+            self.push(Error(frame.rid, TOO_MANY_CONNECTIONS, f"{cap} connections of this account are open already"))
+            raise _Close(CLOSE_TRY_AGAIN_LATER, "too many connections")
+        # Registered only now, under its final session and user (a token may replace the cookie);
+        # no await since the count above, so two hellos cannot both take the last place.
+        self.state.connections.add(self)
         await resume.hello(
             self.state, frame, self.subs, user_id=p.user_id, username=p.username, display_name=p.display_name,
             push=self.push, push_waiting=self.out.queue_waiting,

@@ -47,7 +47,7 @@ class WebSocket:
             try:
                 event = self._reader.next_event()
             except wsframe.WSError as exc:
-                log.info("event=ws.protocol_violation code=%d reason=%r", exc.code, exc.reason)
+                log.info("event=ws.protocol_violation code=%d reason=%s", exc.code, exc.reason)
                 await self._close_after_violation(exc.code, exc.reason)
                 raise PeerGone() from None
             if event is None:

@@ -318,12 +318,19 @@ def accept_response(accept: str) -> bytes:
     ).encode()
 
 
-_REASONS = {400: "Bad Request", 403: "Forbidden", 426: "Upgrade Required", 503: "Service Unavailable"}
+_REASONS = {
+    400: "Bad Request", 403: "Forbidden", 426: "Upgrade Required", 429: "Too Many Requests",
+    503: "Service Unavailable",
+}
 
 
-def refusal_response(status: int, body: bytes, content_type: str = "application/json") -> bytes:
-    """An HTTP answer refusing the upgrade; the connection closes after it."""
+def refusal_response(
+    status: int, body: bytes, content_type: str = "application/json", headers: tuple[tuple[str, str], ...] = ()
+) -> bytes:
+    """An HTTP answer refusing the upgrade (with ``headers`` besides the usual ones); the
+    connection closes after it."""
     extra = "Sec-WebSocket-Version: 13\r\n" if status == 426 else ""
+    extra += "".join(f"{name}: {value}\r\n" for name, value in headers)
     return (
         f"HTTP/1.1 {status} {_REASONS.get(status, 'Error')}\r\ncontent-type: {content_type}\r\n"
         f"content-length: {len(body)}\r\nconnection: close\r\n{extra}\r\n"

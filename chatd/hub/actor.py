@@ -158,7 +158,7 @@ class ChannelActor:
             try:
                 await self._fill_gap(db, None)
             except StoreError as exc:
-                log.warning("event=hub.catch_up_failed ch=%d error=%r", self.ch, str(exc))
+                log.warning("event=hub.catch_up_failed ch=%d error=%s", self.ch, str(exc))
 
     async def _post(self, db: Database, sends: list[SendRequest]) -> None:
         results: list[Posted] | None = None
@@ -179,7 +179,7 @@ class ChannelActor:
                 error = exc
                 break
         if results is None:
-            log.warning("event=hub.post_failed ch=%d n=%d error=%r", self.ch, len(sends), str(error))
+            log.warning("event=hub.post_failed ch=%d n=%d error=%s", self.ch, len(sends), str(error))
             assert error is not None
             for s in sends:
                 s.finish(error)
@@ -197,7 +197,7 @@ class ChannelActor:
                 try:
                     await self._fill_gap(db, first_seq - 1)
                 except StoreError as exc:
-                    log.warning("event=hub.gap_fill_failed ch=%d error=%r", self.ch, str(exc))
+                    log.warning("event=hub.gap_fill_failed ch=%d error=%s", self.ch, str(exc))
             for r, s in fresh:
                 assert r.seq is not None and r.id is not None
                 row = MessageRow(

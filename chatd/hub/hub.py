@@ -6,6 +6,7 @@ Ownership: ``Hub.run`` (started in the service nursery) owns a nursery holding e
 
 from __future__ import annotations
 
+import contextvars
 from typing import Any
 
 import trio
@@ -21,8 +22,14 @@ class Hub:
         self.db = db
         self._actors: dict[int, ChannelActor] = {}
         self._nursery: trio.Nursery | None = None
+        self._context = contextvars.copy_context()
 
     async def run(self, task_status: Any = trio.TASK_STATUS_IGNORED) -> None:
+        # Actors start in the hub's context, not their first user's: a task inherits the
+        # contextvars of the task that spawned it, and a request's hold its whole connection
+        # (Quart's WebSocket, Hypercorn's streams), which an actor would keep alive for as long
+        # as it runs.
+        self._context = contextvars.copy_context()
         async with trio.open_nursery() as nursery:
             self._nursery = nursery
             task_status.started()
@@ -37,7 +44,7 @@ class Hub:
                 raise RuntimeError("Hub.run is not running")
             actor = ChannelActor(ch, self.db, self._forget)
             try:
-                self._nursery.start_soon(actor.run)
+                self._context.copy().run(self._nursery.start_soon, actor.run)
             except RuntimeError:  # the hub's nursery is closing: the server is shutting down
                 raise Unavailable("the server is shutting down") from None
             self._actors[ch] = actor

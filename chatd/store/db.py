@@ -27,6 +27,7 @@ log = logging.getLogger("chatd.store")
 
 Record = Any  # asyncpg.Record: mapping and sequence access by column
 SLOW_QUERY_SECS = 0.5  # logged as a warning: far above any query the hot path should take
+STATEMENT_TIMEOUT_SECS = 60  # a statement (lock waits included) running longer is cancelled by PostgreSQL
 
 
 class StoreError(Exception):
@@ -269,9 +270,22 @@ async def _connect_pool(dsn: str, pool_size: int) -> Any:
         min_size=1,
         max_size=pool_size,
         reset=_reset_if_lent,
-        # the hot path must never wait on a long DDL lock or a runaway query
-        command_timeout=60,
-        server_settings={"application_name": f"chatd[{os.getpid()}]", "timezone": "UTC"},
+        # No asyncio timer armed by a query: a timer keeps a copy of its caller's contextvars
+        # until it is due, even once cancelled (trio-asyncio keeps it in its heap), and a
+        # request's context holds the whole connection (Quart's WebSocket, Hypercorn's streams,
+        # the TLS buffers). asyncpg's 60 s command timeout, 300 s idle-connection timer and 300 s
+        # statement-cache expiry each pinned a closed connection (~25 KB) for minutes: memory grew
+        # with connection churn (issue 16). PostgreSQL enforces the time limit instead; idle
+        # connections and cached statements (chatd has a few dozen) are simply kept.
+        command_timeout=None,
+        max_inactive_connection_lifetime=0,
+        max_cached_statement_lifetime=0,
+        server_settings={
+            "application_name": f"chatd[{os.getpid()}]",
+            "timezone": "UTC",
+            # the hot path must never wait on a long DDL lock or a runaway query
+            "statement_timeout": f"{STATEMENT_TIMEOUT_SECS * 1000}",
+        },
     )
     await pool.__aenter__()
     return pool
@@ -300,7 +314,7 @@ async def open_database(dsn: str, pool_size: int = 10, connect_timeout_secs: flo
             if remaining <= 0:
                 raise Unavailable(f"cannot connect to the database after {attempt} attempts: {exc}") from exc
             log.warning(
-                "event=db.connect_retry attempt=%d error=%r retry_in=%.1f", attempt, str(exc), min(delay, remaining)
+                "event=db.connect_retry attempt=%d error=%s retry_in=%.1f", attempt, str(exc), min(delay, remaining)
             )
             await trio.sleep(min(delay, remaining))
             delay = min(delay * 2, 5.0)

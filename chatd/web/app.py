@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import logging
 import time
+from urllib.parse import urlsplit
 
 from quart import Response, g, jsonify, request
 from quart_trio import QuartTrio
+from werkzeug.routing import RequestRedirect
 
 from chatd import __version__
 from chatd.gateway import route as ws_route
@@ -64,6 +66,18 @@ def create_app(state: DaemonState) -> QuartTrio:
     @app.before_request
     async def _start_timer() -> None:
         g.started = time.perf_counter()
+
+    @app.before_request
+    async def _local_redirect() -> Response | None:
+        # The router redirects /js//app.js to /js/app.js with an absolute URL built from the Host
+        # header, which the client chose (and error handlers never see it): answer with the path
+        # alone instead — one leading slash, never "//host", which would be another site.
+        exc = request.routing_exception
+        if not isinstance(exc, RequestRedirect):
+            return None
+        parts = urlsplit(exc.new_url)
+        target = "/" + parts.path.lstrip("/") + (f"?{parts.query}" if parts.query else "")
+        return Response("", exc.code, headers={"Location": target})
 
     @app.after_request
     async def _headers_and_log(response: Response) -> Response:

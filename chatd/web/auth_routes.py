@@ -14,7 +14,8 @@ APIs (JSON in and out; errors are ``{"error": code, "message": â€¦, "field"?: â€
 - ``POST /api/password``: ``{current, new}``; ends every other session
 
 Request bodies must be ``application/json`` (415 otherwise), at most ``AUTH_BODY_MAX_BYTES``
-(413), a JSON object (400 ``bad_json``).
+(413), a JSON object (400 ``bad_json``) whose text fields hold no U+0000 (400, a field error;
+passwords excepted).
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from werkzeug.wrappers import Response as WerkzeugResponse
 
 from chatd.auth import accounts, tokens
 from chatd.auth.accounts import Account, AuthError, FieldErrors
+from chatd.auth.names import FieldError
 from chatd.auth.sessions import SESSION_COOKIE, NewSession, Principal, create_session, rotate_token
 from chatd.state import DaemonState
 from chatd.store import sessions as session_store
@@ -42,6 +44,9 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("chatd.auth")
 
+# Fields that are hashed and never stored: any character goes (an existing password may hold a
+# NUL). Every other text reaches PostgreSQL, which cannot store U+0000: refused with a field error.
+SECRET_FIELDS = frozenset({"password", "current", "new"})
 # The largest valid body is a 1024-character password sent as JSON \u escapes of surrogate
 # pairs (12 bytes per character) plus the other fields: about 13 KiB.
 AUTH_BODY_MAX_BYTES = 16 * 1024
@@ -74,7 +79,28 @@ async def read_json_object() -> dict[str, Any]:
         raise ApiError(400, "bad_json", "The request body is not valid JSON.") from None
     if not isinstance(value, dict):
         raise ApiError(400, "bad_json", "The request body must be a JSON object.")
+    for key, field_value in value.items():
+        if key not in SECRET_FIELDS and _holds_nul(field_value):
+            raise FieldErrors([FieldError(
+                f"{key}_invalid", key, f"{key} contains U+0000 (NUL), which is not allowed in text."
+            )])
     return value
+
+
+def _holds_nul(value: object) -> bool:
+    """True iff a JSON value holds a string with U+0000 anywhere (iterative: nesting is free)."""
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, str):
+            if "\x00" in item:
+                return True
+        elif isinstance(item, list):
+            stack.extend(item)
+        elif isinstance(item, dict):
+            stack.extend(item.keys())
+            stack.extend(item.values())
+    return False
 
 
 def _ms(epoch_secs: float) -> int:
@@ -199,7 +225,8 @@ def register(app: QuartTrio, state: DaemonState) -> None:
         account = await accounts.register(
             state.db, state.auth.passwords, username=body.get("username"),
             display_name=body.get("display_name"), password=body.get("password"), invite=body.get("invite"),
-            mode=cfg.registration, now=state.clock.now(),
+            mode=cfg.registration, now=state.clock.now(), throttle=state.auth.registrations,
+            client_addr=guard.client_address(state),
         )
         return await start_logged_in(account, 201)
 

@@ -41,6 +41,7 @@ from urllib.parse import quote
 
 from quart import Response, g, jsonify, redirect, request
 from quart import current_app as _current_app
+from quart.wrappers import Request, Websocket
 from werkzeug.datastructures import Headers
 from werkzeug.wrappers import Response as WerkzeugResponse
 
@@ -161,17 +162,24 @@ async def optional_principal(state: DaemonState) -> Principal | None:
     return principal
 
 
-def client_address(state: DaemonState) -> str:
+def client_address(state: DaemonState, req: Request | Websocket | None = None) -> str:
     """The client's IP address, seen through the configured ``trusted_proxies``.
 
-    When the peer is a trusted proxy, ``X-Forwarded-For`` is read from the right, skipping
-    trusted proxies; the first other address is the client. Otherwise the peer address.
+    ``req`` is the request or WebSocket (default: the current HTTP request). When the peer is a
+    trusted proxy, ``X-Forwarded-For`` is read from the right, skipping trusted proxies; the first
+    other address is the client. Otherwise the peer address.
     """
-    peer = request.remote_addr or ""
+    req = request if req is None else req
+    return forwarded_client(state, req.remote_addr or "", req.headers.getlist("X-Forwarded-For"))
+
+
+def forwarded_client(state: DaemonState, peer: str, forwarded_for: list[str]) -> str:
+    """``client_address`` from its parts: the ``peer`` address and every ``X-Forwarded-For``
+    header (chatd's own WebSocket path has no Quart request to ask)."""
     trusted = set(state.config.trusted_proxies)
     if not trusted or peer not in trusted:
         return peer
-    hops = [h.strip() for h in ",".join(request.headers.getlist("X-Forwarded-For")).split(",") if h.strip()]
+    hops = [h.strip() for h in ",".join(forwarded_for).split(",") if h.strip()]
     for hop in reversed(hops):
         if hop in trusted:
             continue

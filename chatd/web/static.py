@@ -50,16 +50,25 @@ class Asset:
 
 
 class AssetCache:
-    """Assets under ``root`` by relative path; refreshed when a file's mtime changes."""
+    """Assets under ``root`` by resolved path; refreshed when a file's mtime changes.
+
+    Keyed by the file, not by the requested spelling: ``a.js``, ``./a.js`` and ``x/../a.js`` are
+    one entry, so requests cannot grow the cache beyond the files that exist.
+    """
 
     def __init__(self, root: Path) -> None:
         self.root = root.resolve()
-        self._assets: dict[str, Asset] = {}
+        self._assets: dict[Path, Asset] = {}
 
     def _resolve(self, rel: str) -> Path | None:
-        path = (self.root / rel).resolve()
-        if not path.is_relative_to(self.root) or not path.is_file():
-            return None  # outside the client folder (../), or not a file
+        if "\x00" in rel:
+            return None  # no file name holds a NUL (the OS would refuse it: ValueError)
+        try:
+            path = (self.root / rel).resolve()
+            if not path.is_relative_to(self.root) or not path.is_file():
+                return None  # outside the client folder (../), or not a file
+        except OSError:  # e.g. a name too long for the file system
+            return None
         return path
 
     def load(self, rel: str) -> Asset | None:
@@ -68,7 +77,7 @@ class AssetCache:
         if path is None:
             return None
         st = path.stat()
-        cached = self._assets.get(rel)
+        cached = self._assets.get(path)
         if cached is not None and cached.mtime_ns == st.st_mtime_ns:
             return cached
         if st.st_size > MAX_ASSET_BYTES:
@@ -79,8 +88,12 @@ class AssetCache:
         if gz is not None and len(gz) >= len(body):
             gz = None
         asset = Asset(body, gz, ctype, '"' + hashlib.sha256(body).hexdigest()[:32] + '"', st.st_mtime_ns)
-        self._assets[rel] = asset
+        self._assets[path] = asset
         return asset
+
+    def __len__(self) -> int:
+        """How many files are cached."""
+        return len(self._assets)
 
 
 def _accepts_gzip(header: str) -> bool:

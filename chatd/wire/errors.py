@@ -27,6 +27,7 @@ ALREADY_MEMBER: Final = "already_member"
 UNAVAILABLE: Final = "unavailable"
 RATE_LIMITED: Final = "rate_limited"
 FILE_NOT_FOUND: Final = "file_not_found"
+TOO_MANY_CONNECTIONS: Final = "too_many_connections"
 
 #: Every error code of protocol v1.
 ERROR_CODES: Final = frozenset(
@@ -49,6 +50,7 @@ ERROR_CODES: Final = frozenset(
         UNAVAILABLE,
         RATE_LIMITED,
         FILE_NOT_FOUND,
+        TOO_MANY_CONNECTIONS,
     }
 )
 
@@ -57,6 +59,7 @@ CLOSE_GOING_AWAY: Final = 1001  # server shutting down; reconnect with backoff
 CLOSE_UNSUPPORTED_DATA: Final = 1003  # a text frame arrived; the protocol is binary only
 CLOSE_TOO_BIG: Final = 1009  # a client frame exceeded the frame limit
 CLOSE_INTERNAL_ERROR: Final = 1011  # a bug in the server while serving a request; reconnect
+CLOSE_TRY_AGAIN_LATER: Final = 1013  # the user has too many connections open; back off, retry
 CLOSE_UNAUTHENTICATED: Final = 4001  # no or invalid credentials, or the session expired
 CLOSE_ORIGIN_REFUSED: Final = 4003  # reserved: the Origin check answers HTTP 403 before accept
 CLOSE_SLOW_CONSUMER: Final = 4008  # the outbound queue overflowed; resume after reconnecting

@@ -26,6 +26,7 @@ export const ErrorCode = Object.freeze({
   UNAVAILABLE: 'unavailable',
   RATE_LIMITED: 'rate_limited',
   FILE_NOT_FOUND: 'file_not_found',
+  TOO_MANY_CONNECTIONS: 'too_many_connections',
 });
 
 /** Close codes the server uses (§9). */
@@ -34,6 +35,7 @@ export const CloseCode = Object.freeze({
   UNSUPPORTED_DATA: 1003,
   TOO_BIG: 1009,
   INTERNAL_ERROR: 1011,
+  TRY_AGAIN_LATER: 1013,
   UNAUTHENTICATED: 4001,
   ORIGIN_REFUSED: 4003,
   SLOW_CONSUMER: 4008,
