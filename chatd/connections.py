@@ -53,11 +53,27 @@ class LiveConnection(Protocol):
 
 
 class ConnectionRegistry:
-    """Which live connections belong to which session and user. Not thread-safe (one Trio loop)."""
+    """Which live connections belong to which session and user, and every open socket (also
+    before its hello), so a drain reaches them all. Not thread-safe (one Trio loop)."""
 
     def __init__(self) -> None:
         self._by_session: dict[int, set[LiveConnection]] = defaultdict(set)
         self._by_user: dict[int, set[LiveConnection]] = defaultdict(set)
+        self._open: set[LiveConnection] = set()
+
+    def opened(self, conn: LiveConnection) -> None:
+        """A socket was accepted (authenticated or not): ``end_all`` will reach it."""
+        self._open.add(conn)
+
+    def closed(self, conn: LiveConnection) -> None:
+        self._open.discard(conn)
+
+    def end_all(self, code: int, reason: str) -> int:
+        """Close every open socket with ``code`` (a drain: one call instead of a task per socket)."""
+        conns = list(self._open)
+        for conn in conns:
+            conn.end(code, reason, False)
+        return len(conns)
 
     def add(self, conn: LiveConnection) -> None:
         self._by_session[conn.session_id].add(conn)

@@ -1,10 +1,13 @@
 """``chatd serve``: the daemon's lifetime, from data directory to graceful shutdown.
 
 Nesting follows lifetimes (outermost lives longest): trio-asyncio loop → embedded PostgreSQL →
-database pool and migrations → the service nursery (PostgreSQL watchdog, background services,
-Hypercorn). A shutdown request (first SIGTERM/SIGINT) sets ``state.draining``: Hypercorn stops
-accepting, WebSockets are closed with 1001, in-flight requests get ``shutdown_grace_secs``; then
-the pool closes and the cluster stops.
+database pool and migrations → the service nursery (PostgreSQL watchdog, background services) →
+the web nursery (the app's lifespan, the heartbeat) → the connections nursery (every accepted
+connection) → the accept loops. chatd accepts on its listeners itself (``chatd.gateway.listener``):
+``GET /ws`` upgrades take chatd's own WebSocket path, every other request goes to Hypercorn's
+per-connection server (``chatd.hypercorn_serve``). A shutdown request (first SIGTERM/SIGINT)
+sets ``state.draining``: accepting stops, WebSockets are closed with 1001, idle HTTP connections
+close, in-flight requests get ``shutdown_grace_secs``; then the pool closes and the cluster stops.
 """
 
 from __future__ import annotations
@@ -16,18 +19,23 @@ import socket
 import ssl
 import time
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 import hypercorn.config
-import hypercorn.trio
 import trio
 import trio_asyncio
+from hypercorn.utils import repr_socket_addr
 
 from chatd import hypercorn_pings
 from chatd.clock import Clock
 from chatd.config import Config
 from chatd.dbctx import ensure_embedded_database
+from chatd.gateway.accept import open_session
+from chatd.gateway.heartbeat import Heartbeat
+from chatd.gateway.listener import Listener
+from chatd.hypercorn_serve import HypercornHTTP
 from chatd.pgcluster import ClusterError, EmbeddedCluster
 from chatd.sdnotify import Notifier
 from chatd.services import start_services
@@ -41,6 +49,7 @@ from chatd.web.app import create_app
 log = logging.getLogger("chatd.server")
 
 PG_WATCH_SECS = 0.5  # how soon a dead embedded PostgreSQL is noticed
+LISTEN_BACKLOG = 4096  # the kernel caps it at net.core.somaxconn (4096 on current Linux)
 
 
 class StartupError(Exception):
@@ -85,6 +94,9 @@ def _hypercorn_config(cfg: Config, tls: TLSFiles | None) -> _HypercornConfig:
     hc.websocket_max_message_size = cfg.max_frame_bytes
     hc.websocket_ping_interval = cfg.ws_ping_secs
     hc.graceful_timeout = cfg.shutdown_grace_secs
+    # A reconnect storm opens a thousand connections at once; with Hypercorn's 100 the kernel
+    # drops SYNs past the backlog and those clients retry only after 1 s, 3 s, 7 s…
+    hc.backlog = LISTEN_BACKLOG
     hc.accesslog = None
     hc.errorlog = logging.getLogger("hypercorn.error")
     hc.include_server_header = False
@@ -101,6 +113,15 @@ def _hypercorn_config(cfg: Config, tls: TLSFiles | None) -> _HypercornConfig:
     # wire), so a connection silent for ws_timeout_secs is dead and its read times out.
     hc.read_timeout = int(cfg.ws_timeout_secs + 0.999)
     return hc
+
+
+def _listen(hc: _HypercornConfig) -> list[socket.socket]:
+    """The bound sockets of ``hc.bind``, listening (chatd accepts on them, not Hypercorn)."""
+    sockets = hc.create_sockets()
+    socks = [*sockets.secure_sockets, *sockets.insecure_sockets]
+    for sock in socks:
+        sock.listen(hc.backlog)
+    return socks
 
 
 def _bind(host: str, port: int) -> str:
@@ -201,25 +222,39 @@ async def run_services(
         await services.start(notifier.keep_watchdog)
         await start_services(services, state)
         app = create_app(state)
+        http = HypercornHTTP(app, hc)
+        heartbeat = Heartbeat(cfg.ws_ping_secs, cfg.ws_timeout_secs)
+        listener = Listener(hc.ssl_context, partial(open_session, state, heartbeat), http.serve_connection)
+        socks = _listen(hc)
+        scheme = "https" if hc.ssl_context is not None else "http"
+        binds = [f"{scheme}://{repr_socket_addr(s.family, s.getsockname())}" for s in socks]
         async with trio.open_nursery() as web:
-            binds: list[str] = await web.start(
-                lambda task_status: hypercorn.trio.serve(
-                    app, hc, shutdown_trigger=shutdown.wait, task_status=task_status
-                )
-            )
-            # The origin list needs the real port when port 0 was asked for.
-            port = int(binds[0].rsplit(":", 1)[1]) if binds and not cfg.unix_socket else None
-            state.origins = cfg.origins(port)
-            log.info("event=server.listening urls=%s origins=%s", ",".join(binds), ",".join(state.origins))
-            info = ServeInfo(binds, tls.fingerprint_sha256 if tls else "", state, notifier, tls, hc.ssl_context)
-            # Migrations ran, the pool is open, the listener is bound: now systemd may send traffic.
-            notifier.notify("READY=1", f"STATUS=serving {','.join(binds)}", f"MAINPID={os.getpid()}")
-            task_status.started(info)
-            await shutdown.wait()
-            notifier.notify("STOPPING=1", "STATUS=draining")
-            state.draining.set()
-            log.info("event=server.draining grace_secs=%g", cfg.shutdown_grace_secs)
-        # Hypercorn has returned: connections are closed or the grace period ran out.
+            await web.start(http.run)
+            web.start_soon(heartbeat.run)
+            async with trio.open_nursery() as connections:
+                try:
+                    async with trio.open_nursery() as accepting:
+                        accepting.start_soon(listener.serve, socks, connections)
+                        # The origin list needs the real port when port 0 was asked for.
+                        port = int(binds[0].rsplit(":", 1)[1]) if binds and not cfg.unix_socket else None
+                        state.origins = cfg.origins(port)
+                        log.info("event=server.listening urls=%s origins=%s", ",".join(binds), ",".join(state.origins))
+                        info = ServeInfo(binds, tls.fingerprint_sha256 if tls else "", state, notifier, tls, hc.ssl_context)
+                        # Migrations ran, the pool is open, the listener is bound: systemd may send traffic.
+                        notifier.notify("READY=1", f"STATUS=serving {','.join(binds)}", f"MAINPID={os.getpid()}")
+                        task_status.started(info)
+                        await shutdown.wait()
+                        notifier.notify("STOPPING=1", "STATUS=draining")
+                        state.draining.set()  # every WebSocket closes with 1001 (chatd.services)
+                        log.info("event=server.draining grace_secs=%g", cfg.shutdown_grace_secs)
+                        accepting.cancel_scope.cancel()
+                finally:
+                    for sock in socks:
+                        sock.close()
+                await http.terminate()  # kept-alive HTTP connections close when idle
+                connections.cancel_scope.deadline = trio.current_time() + cfg.shutdown_grace_secs
+            web.cancel_scope.cancel()  # the heartbeat; the app's lifespan shuts down first
+        # Every connection is closed, or the grace period ran out.
         services.cancel_scope.cancel()
     log.info("event=server.stopped")
 

@@ -1,11 +1,13 @@
 """The daemon's long-lived services, started by ``chatd.server`` in its service nursery.
 
 ``start_services`` starts every background task of ``state`` in ``nursery`` (their one owner)
-and returns once they are ready: the hub (channel actors), the presence pusher, the member-event
-pusher, the account-event handlers and the dead-session sweep, the session keeper, the file
-store's housekeeping (its folders exist once it is started), the LISTEN loop (last of those, so
-every handler is in place before the first notification arrives), the vitals log, the heap trim
-and the search backfill (indexing messages stored before search existed; ends when there are none).
+and returns once they are ready: the flusher (writes what fan-out queued), the drain (closes
+every WebSocket with 1001 when the server drains), the hub (channel actors), the presence pusher,
+the member-event pusher, the account-event handlers and the dead-session sweep, the session
+keeper, the file store's housekeeping (its folders exist once it is started), the LISTEN loop
+(last of those, so every handler is in place before the first notification arrives), the vitals
+log, the heap trim and the search backfill (indexing messages stored before search existed; ends
+when there are none).
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from chatd.state import DaemonState
 from chatd.store import Database, StoreError, Unavailable
 from chatd.store import search as search_store
 from chatd.vitals import log_vitals, return_free_memory
+from chatd.wire.errors import CLOSE_GOING_AWAY
 
 log = logging.getLogger("chatd.services")
 
@@ -38,6 +41,8 @@ LEARN_DELAY_SECS = 2.0
 async def start_services(nursery: trio.Nursery, state: DaemonState) -> None:
     """Start the background services of ``state`` in ``nursery``; returns once they are ready."""
     hub = state.hub
+    await nursery.start(state.flusher.run)
+    nursery.start_soon(close_sockets_on_drain, state)
     await nursery.start(hub.run)
     await nursery.start(state.presence_push.run)
     await nursery.start(state.membership.run)
@@ -66,6 +71,13 @@ async def start_services(nursery: trio.Nursery, state: DaemonState) -> None:
     await nursery.start(return_free_memory)
     nursery.start_soon(backfill_search, state.db)
     nursery.start_soon(learn_search_words, state.db, committed)
+
+
+async def close_sockets_on_drain(state: DaemonState) -> None:
+    """When the server starts draining, close every WebSocket with 1001 (one task for all)."""
+    await state.draining.wait()
+    closed = state.connections.end_all(CLOSE_GOING_AWAY, "server shutting down")
+    log.info("event=server.sockets_closing count=%d", closed)
 
 
 class Signal:

@@ -20,6 +20,7 @@ from chatd.config import Config
 from chatd.connections import ConnectionRegistry, SocketsByAddress
 from chatd.events import EventBus
 from chatd.files.service import Files, storage_push
+from chatd.flusher import Flusher
 from chatd.hub import Hub
 from chatd.membership import Membership
 from chatd.presence import PresenceTracker
@@ -44,7 +45,8 @@ class DaemonState:
     membership: Membership
     events: EventBus
     files: Files
-    # Open WebSockets per client address (the per-address connection cap).
+    flusher: Flusher = field(default_factory=Flusher)  # writes what fan-out queued, once per round
+    # Open WebSockets per client address (the per-address connection cap), on both upgrade paths.
     sockets: SocketsByAddress = field(default_factory=SocketsByAddress)
     # Set when the server begins its graceful shutdown: sockets close with 1001, health says 503.
     draining: trio.Event = field(default_factory=trio.Event)

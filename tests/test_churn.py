@@ -1,8 +1,9 @@
 """Connection churn: nothing a connection allocated survives it (issue 16, item 1).
 
 Object counts, not RSS: after N connect / hello / close cycles and a garbage collection, no
-object of a per-connection type may be left (the session, Quart's WebSocket and its context,
-Hypercorn's streams, the TLS object). bench/ S11 measures the RSS side over 100,000 cycles.
+object of a per-connection type may be left (the session; on chatd's own path its WebSocket,
+stream and TLS object; on Quart's fallback path Quart's WebSocket and its context, Hypercorn's
+streams). bench/ S11 measures the RSS side over 100,000 cycles.
 
 The leak these tests caught: asyncpg armed an asyncio timer per query (the 60 s command timeout)
 and per pool release (the 300 s idle-connection timer). A timer keeps a copy of the calling
@@ -15,7 +16,7 @@ from __future__ import annotations
 
 import gc
 import os
-import weakref
+import ssl
 from collections import Counter
 from collections.abc import Iterable
 
@@ -26,6 +27,7 @@ import trio.testing
 from chatd.gateway.session import Session
 from tests.helpers.client import connect, general_id, register
 from tests.helpers.memory import MemoryDaemon
+from tests.helpers.raw import Raw, in_thread
 from tests.helpers.server import RunningServer
 
 CYCLES = 25
@@ -35,6 +37,10 @@ PER_CONNECTION_TYPES = (
     "chatd.gateway.session.Session",
     "chatd.gateway.outbound.Outbound",
     "chatd.gateway.subscriptions.Subscriptions",
+    "chatd.gateway.upgrade.Admitted",
+    "chatd.gateway.websocket.WebSocket",
+    "chatd.gateway.netstream.NetStream",
+    "chatd.hypercorn_serve.ReplayStream",
     "quart.ctx.WebsocketContext",
     "quart_trio.wrappers.websocket.TrioWebsocket",
     "quart_trio.asgi.TrioASGIWebsocketConnection",
@@ -46,7 +52,8 @@ PER_CONNECTION_TYPES = (
 
 
 def count_types(names: Iterable[str]) -> Counter[str]:
-    """Live objects of each of ``names`` (module.qualname), after a full collection."""
+    """Live objects of each of ``names`` (module.qualname), after a full collection; the
+    server's TLS objects count as ``ssl.SSLObject[server]`` (the test's client has its own)."""
     wanted = set(names)
     gc.collect()
     found: Counter[str] = Counter()
@@ -55,11 +62,13 @@ def count_types(names: Iterable[str]) -> Counter[str]:
         name = f"{cls.__module__}.{cls.__qualname__}"
         if name in wanted:
             found[name] += 1
+        elif isinstance(obj, ssl.SSLObject) and obj.server_side:
+            found["ssl.SSLObject[server]"] += 1
     return found
 
 
 async def test_no_per_connection_object_survives_its_connection(server: RunningServer) -> None:
-    """Real TLS, Hypercorn and Quart: 25 cycles of connect, hello, a request, close."""
+    """Real TLS, chatd's own WebSocket path: 25 cycles of connect, hello, a request, close."""
     alice = await register(server, "alice")
     with trio.fail_after(60):
         for i in range(CYCLES):
@@ -69,8 +78,33 @@ async def test_no_per_connection_object_survives_its_connection(server: RunningS
                     await a.ok("history", ch=ch)
                 else:
                     await a.send_message(ch, f"cycle {i}")
-        # Every server-side task of those sockets has ended (Hypercorn's included).
+        # Every server-side task of those sockets has ended.
         await trio.testing.wait_all_tasks_blocked()
+    assert len(server.state.connections) == 0
+    left = count_types(PER_CONNECTION_TYPES)
+    assert left == Counter(), f"objects of closed connections still alive: {dict(left)}"
+
+
+async def test_nothing_of_a_connection_on_quarts_path_survives_it(server: RunningServer) -> None:
+    """Real TLS, Hypercorn and Quart (an upgrade after a kept-alive request): 25 cycles of
+    connect, a request, upgrade, hello, a request, close."""
+    alice = await register(server, "alice")
+
+    def cycle(i: int) -> None:
+        c = Raw.upgraded(server.url, after_a_request=True)
+        try:
+            hello = c.hello(alice.token)
+            ch = next(x["id"] for x in hello["channels"] if x["name"] == "general")
+            c.send_frame({"op": "history", "rid": 2, "ch": ch} if i % 2 else
+                         {"op": "send", "rid": 2, "ch": ch, "cid": os.urandom(16), "body": f"cycle {i}"})
+            assert c.reply(2)["op"] in ("ok", "ack")
+        finally:
+            c.close()
+
+    for i in range(CYCLES):
+        await in_thread(cycle, i)
+    with trio.fail_after(60):
+        await trio.testing.wait_all_tasks_blocked()  # every server-side task has ended (Hypercorn's too)
     assert len(server.state.connections) == 0
     left = count_types(PER_CONNECTION_TYPES)
     assert left == Counter(), f"objects of closed connections still alive: {dict(left)}"
@@ -84,12 +118,13 @@ async def test_sessions_and_their_bookkeeping_end_with_the_connection(
     alice = await register(daemon, "alice")
     bob = await register(daemon, "bob")
     state = daemon.state
-    refs: list[weakref.ref[Session]] = []
+    made = 0  # sessions created (a Session has __slots__ and no weak references: counted)
     real_init = Session.__init__
 
     def tracking_init(self: Session, *args: object, **kwargs: object) -> None:
+        nonlocal made
         real_init(self, *args, **kwargs)  # type: ignore[arg-type]
-        refs.append(weakref.ref(self))
+        made += 1
 
     monkeypatch.setattr(Session, "__init__", tracking_init)
     with trio.fail_after(60):
@@ -114,9 +149,8 @@ async def test_sessions_and_their_bookkeeping_end_with_the_connection(
             assert (await c.wait_closed()).code == 4400
         await trio.testing.wait_all_tasks_blocked()
         await state.presence_push.flush()
-    gc.collect()
-    assert len(refs) == CYCLES + 1
-    assert [r for r in refs if r() is not None] == []
+    assert made == CYCLES + 1
+    assert count_types(["chatd.gateway.session.Session"]) == Counter()  # all freed
     assert len(state.connections) == 0
     assert state.presence._away == {}
     assert state.presence_push._told == {}

@@ -8,7 +8,7 @@ Trio loop (``trio.from_thread``), so one daemon serves thousands of examples; a 
 is shrunk like any other.
 
 The memory transport (``daemon``) carries 5,000 examples in well under a minute; a smaller run
-goes over real TLS, Hypercorn and Quart (``server``).
+goes over real TLS and chatd's own WebSocket path (``server``).
 """
 
 from __future__ import annotations
@@ -140,6 +140,7 @@ class Fuzzer:
             try:
                 await client.send_raw(data)
             except ConnectionClosed:  # the server closed meanwhile: checked below
+                await client.wait_closed()  # the client's reader task records why
                 break
             self.frames += 1
         if client.closed is None:
@@ -147,7 +148,10 @@ class Fuzzer:
             try:
                 await client.send_raw(encode_client_frame({"op": "ping", "rid": rid}))
                 await client.reply(rid)
-            except (ConnectionClosed, AssertionError):  # reply() asserts when closed first
+            except ConnectionClosed:
+                # The WebSocket saw the server's close before the client's reader task did.
+                await client.wait_closed()
+            except AssertionError:  # reply() asserts when closed first
                 assert client.closed is not None, "no reply to the ping and no close"
         for frame in client.received[start:]:
             if frame["op"] == "error":

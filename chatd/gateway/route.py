@@ -1,85 +1,67 @@
-"""The ``/ws`` route: Quart's WebSocket adapted to the session's ``Transport``.
+"""The ``/ws`` route of the Quart app: Quart's WebSocket adapted to the session's ``Transport``.
 
-Before accepting: the Origin check (403, PROTOCOL.md §2.1), the session cookie (a cookie without
-an Origin is not our page: 403), no new sockets while the server drains (503), and at most
-``max_connections_per_address`` open sockets per client address (429 ``too_many_connections``).
+chatd's own listener serves ``GET /ws`` upgrades below ASGI (``chatd.gateway.accept``); this
+route serves the rest — an upgrade arriving on a keep-alive connection Hypercorn already serves
+(a request was answered on it first). Both apply the same checks (``chatd.gateway.upgrade``),
+the per-address connection cap among them.
+Liveness on this path is Hypercorn's (its pings and read timeout, see ``chatd.server``).
 """
 
 from __future__ import annotations
 
-import ipaddress
-import logging
-
-from quart import Response, jsonify, websocket
+from quart import Response, websocket
 from quart_trio import QuartTrio
 
-from chatd.auth.sessions import SESSION_COOKIE
-from chatd.auth.throttle import address_key
 from chatd.gateway.session import Session
+from chatd.gateway.upgrade import Refused, admit
 from chatd.state import DaemonState
-from chatd.web.guard import client_address, origin_allowed
-
-log = logging.getLogger("chatd.gateway")
-
-ADDRESS_CAP_RETRY_SECS = 10  # Retry-After of a refused upgrade: the address's sockets come and go
+from chatd.web.guard import client_address
 
 
 class QuartTransport:
-    """Quart's request-global ``websocket`` as a ``Transport``. A peer that goes away cancels
-    the route's task (Quart-Trio does), which ends the session."""
+    """The route's Quart WebSocket as a ``Transport``. A peer that goes away cancels the route's
+    task (Quart-Trio does), which ends the session. Writes are not synchronous here:
+    ``send_nowait`` keeps the message for ``flush`` (a writer task, which may run outside the
+    request's context: hence the object, not the context-local proxy)."""
+
+    def __init__(self) -> None:
+        self._ws = websocket._get_current_object()  # type: ignore[attr-defined]
+        self._unsent: list[bytes] = []
 
     async def receive(self) -> bytes | str:
-        data = await websocket.receive()
+        data = await self._ws.receive()
         # Quart reads an empty binary message as None (``event["bytes"] or event["text"]``).
         return b"" if data is None else data
 
     async def send(self, data: bytes) -> None:
-        await websocket.send(data)
+        await self.flush()
+        await self._ws.send(data)
+
+    def send_nowait(self, data: bytes) -> bool:
+        self._unsent.append(data)
+        return False
+
+    async def flush(self) -> None:
+        while self._unsent:
+            await self._ws.send(self._unsent.pop(0))
 
     async def close(self, code: int, reason: str) -> None:
-        await websocket.close(code, reason)
+        await self._ws.close(code, reason)
 
 
 def register(app: QuartTrio, state: DaemonState) -> None:
     """Add the ``/ws`` route."""
 
     @app.websocket("/ws")
-    async def ws() -> Response | tuple[Response, int] | None:
-        origin = websocket.headers.get("Origin")
-        if origin is not None and not origin_allowed(origin, state):
-            log.info("event=ws.origin_refused origin=%s", origin)
-            return jsonify(error="bad_origin", message="this origin may not open a chat connection"), 403
-        principal = None
-        token = websocket.cookies.get(SESSION_COOKIE)
-        if token:
-            if origin is None:
-                # A cookie without an Origin is not a browser talking to us from our page.
-                return jsonify(error="bad_origin", message="a cookie-authenticated socket needs an Origin"), 403
-            principal = await state.sessions.authenticate(token)
-        if state.draining.is_set():
-            return jsonify(error="unavailable", message="the server is shutting down"), 503
-        address = capped_address(client_address(state, websocket))
-        limit = state.config.max_connections_per_address if address else 0
-        if not state.sockets.try_open(address, limit):
-            log.info("event=ws.address_cap address=%s", address)
-            response = jsonify(error="too_many_connections",
-                               message="too many chat connections from this address; close some and retry")
-            response.headers["Retry-After"] = str(ADDRESS_CAP_RETRY_SECS)
-            return response, 429
-        try:
+    async def ws() -> tuple[Response, int] | None:
+        headers = websocket.headers
+        verdict = await admit(
+            state, headers.get("Origin"), headers.getlist("Cookie"), client_address(state, websocket)
+        )
+        if isinstance(verdict, Refused):
+            refusal = Response(verdict.body(), content_type="application/json", headers=dict(verdict.headers()))
+            return refusal, verdict.status
+        with verdict:  # the address's place is held until the session ends
             await websocket.accept()
-            await Session(state, QuartTransport(), principal).serve()
-        finally:
-            state.sockets.close(address)
+            await Session(state, QuartTransport(), verdict.principal).serve()
         return None
-
-
-def capped_address(address: str) -> str:
-    """The key an address's sockets are counted under: its throttle key (IPv6 by /64), or "" for
-    a loopback or unix-socket peer — a local proxy or tool, never capped."""
-    try:
-        if ipaddress.ip_address(address).is_loopback:
-            return ""
-    except ValueError:
-        return ""
-    return address_key(address)

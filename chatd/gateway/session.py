@@ -1,10 +1,12 @@
 """One WebSocket connection speaking protocol v1, over a ``Transport`` (bytes in, bytes out, close).
 
-``Session.serve`` owns a nursery for the connection's life: the reader (its own task) decodes
-frames and dispatches them one at a time; the writer drains the bounded outbound queue onto the
-transport, packing what queued up meanwhile into one message; the watchdog enforces the hello
-deadline and ends the connection when the server drains. Liveness (pings, the silent-peer
-timeout) is the transport's (Hypercorn's; see chatd.server).
+``Session.serve`` is the connection's reader: it decodes frames and dispatches them one at a
+time, and owns a nursery that holds a writer task only while the socket is backed up (see
+``chatd.gateway.outbound``: what fan-out queues is written by the process's one flusher). No
+task waits for deadlines: the hello deadline bounds the reader's wait for the first frames, and
+the drain closes every socket from one task (``chatd.services``). Liveness (pings, the
+silent-peer timeout) is the transport's (``chatd.gateway.heartbeat``; Hypercorn's on the
+fallback route).
 
 Crash policy (docs/architecture.md): a request refused is an error frame (``Refuse``), the
 database being away is ``unavailable`` with ``retry``; any other exception from a request is a
@@ -79,6 +81,8 @@ class _Close(Exception):
 class TokenBucket:
     """``rate`` tokens a second, at most ``burst`` saved up; on Trio's clock (mockable)."""
 
+    __slots__ = ("_at", "_tokens", "burst", "rate")
+
     def __init__(self, rate: float, burst: float) -> None:
         self.rate, self.burst = rate, burst
         self._tokens = burst
@@ -98,13 +102,18 @@ class Session:
     """One connection: the hub's ``Subscriber``, the registry's ``LiveConnection`` and the
     handlers' ``Peer``. ``deliver``/``push``/``end`` and the other non-async methods never block."""
 
+    __slots__ = (  # thousands of idle sockets: no per-instance dict
+        "_bad_frames", "_bucket", "_cancel", "_ending", "_hello_deadline", "_limited_frames", "_principal",
+        "_said_hello", "_transport", "out", "ready", "send_slots", "state", "subs", "typing_at",
+    )
+
     def __init__(self, state: DaemonState, transport: Transport, principal: Principal | None) -> None:
         self.state = state
         self._transport = transport
         self._principal = principal
         self.ready = False  # True once hello succeeded: subscribed, answered, replayed
         # 8192 frames deep is ~64 KiB of references per connection at worst. Further behind → resume.
-        self.out = Outbound(state.config.outbound_queue_frames, self._slow)
+        self.out = Outbound(state.config.outbound_queue_frames, self._slow, self._gone, state.flusher)
         self.subs = Subscriptions(state.hub, self, self.out.queue, self._slow, self.out.size)
         self._ending: _Close | None = None
         self._cancel = trio.CancelScope()
@@ -113,7 +122,8 @@ class Session:
         self._bucket = TokenBucket(RATE_PER_SEC, RATE_BURST)
         self._bad_frames = 0
         self._limited_frames = 0
-        self._said_hello = trio.Event()  # set once a hello frame has arrived
+        self._said_hello = False  # True once a hello frame has arrived
+        self._hello_deadline = trio.current_time() + HELLO_TIMEOUT_SECS
 
     # --- identity (LiveConnection, Peer) ---
 
@@ -145,6 +155,11 @@ class Session:
         return self.subs.ids()
 
     # --- outbound ---
+
+    def _gone(self) -> None:
+        """A write found the connection gone: stop reading; there is no one to close to."""
+        self._leave_everything()
+        self._cancel.cancel()
 
     def _slow(self) -> None:
         log.info("event=ws.slow_consumer user=%d", self.user_id)
@@ -198,29 +213,24 @@ class Session:
             self.state.presence_push.changed(self.user_id, channels)
 
     async def serve(self) -> None:
-        """Run reader, writer and watchdog until the socket ends; then close it properly."""
+        """Read and serve frames until the socket ends; then close it properly."""
+        self.state.connections.opened(self)
+        if self.state.draining.is_set():
+            self.end(CLOSE_GOING_AWAY, "server shutting down", False)
         try:
-            with self._cancel:
-                async with trio.open_nursery() as nursery:
-                    writer_done = trio.Event()
-
-                    async def writer() -> None:
-                        try:
-                            await self.out.write_all(self._transport)
-                        finally:
-                            writer_done.set()
-
-                    nursery.start_soon(writer)
-                    nursery.start_soon(self._watchdog)
+            async with trio.open_nursery() as nursery:
+                self.out.start(self._transport, nursery)
+                with self._cancel:
                     await self._reader()
-                    if self._ending is not None and self._ending.code != CLOSE_SLOW_CONSUMER:
-                        # Let the writer send what is queued (the error frame that explains
-                        # the close) before the close frame; a slow consumer's queue is dropped.
-                        self.out.close()
-                        with trio.move_on_after(CLOSE_TIMEOUT_SECS):
-                            await writer_done.wait()
-                    nursery.cancel_scope.cancel()
+                if self._ending is not None and self._ending.code != CLOSE_SLOW_CONSUMER:
+                    # Send what is queued (the error frame that explains the close) before the
+                    # close frame; a slow consumer's queue is dropped.
+                    self.out.close()
+                    with trio.move_on_after(CLOSE_TIMEOUT_SECS):
+                        await self.out.drain()
+                nursery.cancel_scope.cancel()
         finally:
+            self.state.connections.closed(self)
             self._leave_everything()
             with trio.CancelScope(shield=True):
                 await self._close_transport()
@@ -242,19 +252,6 @@ class Session:
             except Exception as exc:  # the socket may already be gone; nothing more to do
                 log.debug("event=ws.close_failed error=%s", str(exc))
 
-    async def _watchdog(self) -> None:
-        """Hello deadline, then wait for the server to drain."""
-        # Only the client's part counts: authenticating its hello and replaying what it missed
-        # is the server's work, which queues up in a reconnect storm — closing such a socket
-        # with 4001 would tell a client that did everything right to log in again.
-        with trio.move_on_after(HELLO_TIMEOUT_SECS):
-            await self._said_hello.wait()
-        if not self._said_hello.is_set():
-            self.end(CLOSE_UNAUTHENTICATED, "no hello in time", False)
-            return
-        await self.state.draining.wait()
-        self.end(CLOSE_GOING_AWAY, "server shutting down", False)
-
     # --- reading ---
 
     async def _reader(self) -> None:
@@ -269,7 +266,7 @@ class Session:
     async def _read_frames(self) -> None:
         cfg = self.state.config
         while True:
-            data = await self._transport.receive()
+            data = await self._receive()
             if isinstance(data, str):
                 raise _Close(CLOSE_UNSUPPORTED_DATA, "binary frames only")
             try:
@@ -288,6 +285,17 @@ class Session:
                 continue
             self._limited_frames = 0
             await self._request(frame)
+
+    async def _receive(self) -> bytes | str:
+        """The next message; before a hello, only until the hello deadline (4001)."""
+        if self._said_hello:
+            return await self._transport.receive()
+        # Only the client's part counts: authenticating its hello and replaying what it missed
+        # is the server's work, which queues up in a reconnect storm — closing such a socket
+        # with 4001 would tell a client that did everything right to log in again.
+        with trio.move_on_at(self._hello_deadline):
+            return await self._transport.receive()
+        raise _Close(CLOSE_UNAUTHENTICATED, "no hello in time")
 
     def _undecodable(self, exc: ProtocolError) -> None:
         """Answer a frame the codec refused; too many in a row close the socket (4400)."""
@@ -321,7 +329,7 @@ class Session:
     async def _before_hello(self, frame: ClientFrame) -> None:
         if not isinstance(frame, Hello):
             raise Refuse(HELLO_REQUIRED, "the first frame must be hello")
-        self._said_hello.set()
+        self._said_hello = True
         if frame.token:  # a token in hello takes priority over the cookie (PROTOCOL.md §2.2)
             self._principal = await self.state.sessions.authenticate(frame.token)
         if self._principal is None:

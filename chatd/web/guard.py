@@ -170,11 +170,16 @@ def client_address(state: DaemonState, req: Request | Websocket | None = None) -
     other address is the client. Otherwise the peer address.
     """
     req = request if req is None else req
-    peer = req.remote_addr or ""
+    return forwarded_client(state, req.remote_addr or "", req.headers.getlist("X-Forwarded-For"))
+
+
+def forwarded_client(state: DaemonState, peer: str, forwarded_for: list[str]) -> str:
+    """``client_address`` from its parts: the ``peer`` address and every ``X-Forwarded-For``
+    header (chatd's own WebSocket path has no Quart request to ask)."""
     trusted = set(state.config.trusted_proxies)
     if not trusted or peer not in trusted:
         return peer
-    hops = [h.strip() for h in ",".join(req.headers.getlist("X-Forwarded-For")).split(",") if h.strip()]
+    hops = [h.strip() for h in ",".join(forwarded_for).split(",") if h.strip()]
     for hop in reversed(hops):
         if hop in trusted:
             continue
