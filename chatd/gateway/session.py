@@ -102,10 +102,8 @@ class Session:
     """One connection: the hub's ``Subscriber``, the registry's ``LiveConnection`` and the
     handlers' ``Peer``. ``deliver``/``push``/``end`` and the other non-async methods never block."""
 
-    __slots__ = (  # thousands of idle sockets: no per-instance dict
-        "_bad_frames", "_bucket", "_cancel", "_ending", "_hello_deadline", "_limited_frames", "_principal",
-        "_said_hello", "_transport", "out", "ready", "send_slots", "state", "subs", "typing_at",
-    )
+    __slots__ = ("_bad_frames", "_bucket", "_cancel", "_ending", "_hello_deadline", "_limited_frames", "_principal",
+                 "_said_hello", "_transport", "out", "ready", "send_slots", "state", "subs", "typing_at")  # no dict each
 
     def __init__(self, state: DaemonState, transport: Transport, principal: Principal | None) -> None:
         self.state = state
@@ -196,11 +194,8 @@ class Session:
 
     def end(self, code: int, reason: str, push_session_expired: bool) -> None:
         """Close this connection soon (from any task): optional session.expired, then ``code``.
-
-        The connection leaves its channels and the registry at once: the socket itself may take
-        longer to close (a peer that stopped reading blocks the transport's write until the
-        liveness timeout), but nothing is delivered to it or counted as live any more.
-        """
+        It leaves its channels and the registry at once; the socket may take longer to close (a
+        peer that stopped reading, until the liveness timeout), but gets nothing more."""
         if self._ending is None:
             self._ending = _Close(code, reason, push_session_expired)
         self._leave_everything()
