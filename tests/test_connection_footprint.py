@@ -5,11 +5,14 @@ regression — a task or a buffer per socket coming back — in the test suite).
 from __future__ import annotations
 
 import gc
+from dataclasses import replace
 from typing import Any
 
+import pytest
 import trio
 import trio.testing
 
+from chatd.config import Config
 from chatd.gateway.session import Session
 from tests.helpers.client import register
 from tests.helpers.server import RunningServer
@@ -18,6 +21,11 @@ from tests.test_listener import Raw, in_thread
 SOCKETS = 40
 TASKS_PER_SOCKET = 1  # the connection's reader (Session.serve); a writer only while backed up
 OBJECTS_PER_SOCKET_MAX = 160  # measured 118 (TLS, after hello, one channel, the test's client included)
+
+
+@pytest.fixture
+def server_config(server_config: Config) -> Config:
+    return replace(server_config, max_connections_per_user=0)  # one account holds every socket here
 
 
 def _server_tasks() -> int:
