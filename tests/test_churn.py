@@ -2,8 +2,8 @@
 
 Object counts, not RSS: after N connect / hello / close cycles and a garbage collection, no
 object of a per-connection type may be left (the session; on chatd's own path its WebSocket,
-stream and TLS object; on Quart's fallback path also Quart's WebSocket and its context,
-Hypercorn's streams). bench/ S11 measures the RSS side over 100,000 cycles.
+stream and TLS object; on Quart's fallback path Quart's WebSocket and its context, Hypercorn's
+streams). bench/ S11 measures the RSS side over 100,000 cycles.
 
 The leak these tests caught: asyncpg armed an asyncio timer per query (the 60 s command timeout)
 and per pool release (the 300 s idle-connection timer). A timer keeps a copy of the calling
@@ -27,6 +27,7 @@ import trio.testing
 from chatd.gateway.session import Session
 from tests.helpers.client import connect, general_id, register
 from tests.helpers.memory import MemoryDaemon
+from tests.helpers.raw import Raw, in_thread
 from tests.helpers.server import RunningServer
 
 CYCLES = 25
@@ -79,6 +80,31 @@ async def test_no_per_connection_object_survives_its_connection(server: RunningS
                     await a.send_message(ch, f"cycle {i}")
         # Every server-side task of those sockets has ended.
         await trio.testing.wait_all_tasks_blocked()
+    assert len(server.state.connections) == 0
+    left = count_types(PER_CONNECTION_TYPES)
+    assert left == Counter(), f"objects of closed connections still alive: {dict(left)}"
+
+
+async def test_nothing_of_a_connection_on_quarts_path_survives_it(server: RunningServer) -> None:
+    """Real TLS, Hypercorn and Quart (an upgrade after a kept-alive request): 25 cycles of
+    connect, a request, upgrade, hello, a request, close."""
+    alice = await register(server, "alice")
+
+    def cycle(i: int) -> None:
+        c = Raw.upgraded(server.url, after_a_request=True)
+        try:
+            hello = c.hello(alice.token)
+            ch = next(x["id"] for x in hello["channels"] if x["name"] == "general")
+            c.send_frame({"op": "history", "rid": 2, "ch": ch} if i % 2 else
+                         {"op": "send", "rid": 2, "ch": ch, "cid": os.urandom(16), "body": f"cycle {i}"})
+            assert c.reply(2)["op"] in ("ok", "ack")
+        finally:
+            c.close()
+
+    for i in range(CYCLES):
+        await in_thread(cycle, i)
+    with trio.fail_after(60):
+        await trio.testing.wait_all_tasks_blocked()  # every server-side task has ended (Hypercorn's too)
     assert len(server.state.connections) == 0
     left = count_types(PER_CONNECTION_TYPES)
     assert left == Counter(), f"objects of closed connections still alive: {dict(left)}"

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import base64
+import json
 import os
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import ExitStack, asynccontextmanager
 from dataclasses import replace
+from typing import Any
 
+import pytest
 import trio
 import trio.testing
 from trio_websocket import WebSocketConnection, open_websocket_url
@@ -18,6 +21,7 @@ from chatd.config import Config
 from chatd.store import Database
 from tests.helpers.client import connect, register
 from tests.helpers.memory import run_memory_daemon
+from tests.helpers.raw import Raw, in_thread
 from tests.helpers.server import (
     Response,
     RunningServer,
@@ -85,3 +89,83 @@ async def test_an_address_over_the_cap_gets_429(server_config: Config, db: Datab
         assert len(server.state.sockets) == 0  # closed sockets free their places
         async with upgrade(server, "192.0.2.7"):
             pass
+
+
+# --- both upgrade paths: chatd's own (a first request) and Quart's (after a kept-alive request) ---
+
+PATHS = pytest.mark.parametrize("after_a_request", [False, True], ids=["own-path", "fallback"])
+FROM_192_0_2_7 = (("X-Forwarded-For", "192.0.2.7"),)
+
+
+def open_socket(server: RunningServer, after_a_request: bool, headers: tuple[tuple[str, str], ...] = ()) -> Raw:
+    return Raw.upgraded(server.url, after_a_request=after_a_request, headers=headers)
+
+
+def refused_status(server: RunningServer, after_a_request: bool) -> tuple[int, dict[str, str], Any]:
+    """An upgrade from 192.0.2.7 that is refused: its status, headers and JSON body."""
+    c = Raw(server.url)
+    try:
+        if after_a_request:
+            assert c.get("/healthz")[0] == 200
+        status = c.upgrade(None, None, FROM_192_0_2_7)
+        return status, c.headers, json.loads(c.body)
+    finally:
+        c.close()
+
+
+async def test_the_address_cap_counts_both_upgrade_paths_together(
+    server_config: Config, db: Database, nursery: trio.Nursery
+) -> None:
+    cfg = replace(server_config, max_connections_per_address=2, trusted_proxies=("127.0.0.1",))
+    async with run_test_server(cfg, db, nursery) as server:
+        with ExitStack() as sockets:
+            own = await in_thread(open_socket, server, False, FROM_192_0_2_7)
+            sockets.callback(own.close)
+            sockets.callback((await in_thread(open_socket, server, True, FROM_192_0_2_7)).close)
+            assert server.state.sockets.total() == 2
+            for after_a_request in (False, True):  # the third is refused on either path
+                status, headers, body = await in_thread(refused_status, server, after_a_request)
+                assert (status, body["error"]) == (429, "too_many_connections")
+                assert int(headers["retry-after"]) > 0
+            own.close()  # the own path's session ends: its place is free for either path
+            await trio.testing.wait_all_tasks_blocked()
+            assert server.state.sockets.total() == 1
+            sockets.callback((await in_thread(open_socket, server, True, FROM_192_0_2_7)).close)
+        await trio.testing.wait_all_tasks_blocked()
+        assert len(server.state.sockets) == 0
+
+
+@PATHS
+async def test_forwarded_for_counts_only_from_a_trusted_proxy(
+    server_config: Config, db: Database, nursery: trio.Nursery, after_a_request: bool
+) -> None:
+    """Without ``trusted_proxies`` the header is the client's word: the peer (loopback) counts."""
+    cfg = replace(server_config, max_connections_per_address=1)
+    async with run_test_server(cfg, db, nursery) as server:
+        with ExitStack() as sockets:
+            for _ in range(3):
+                sockets.callback((await in_thread(open_socket, server, after_a_request, FROM_192_0_2_7)).close)
+
+
+@pytest.mark.parametrize("first_after_a_request", [False, True], ids=["own-then-fallback", "fallback-then-own"])
+async def test_the_user_cap_counts_both_upgrade_paths_together(
+    server_config: Config, db: Database, nursery: trio.Nursery, first_after_a_request: bool
+) -> None:
+    cfg = replace(server_config, max_connections_per_user=1)
+    async with run_test_server(cfg, db, nursery) as server:
+        alice = await register(server, "alice")
+
+        def second_hello() -> tuple[dict[str, Any], int]:
+            first = open_socket(server, first_after_a_request)
+            second = open_socket(server, not first_after_a_request)
+            try:
+                assert first.hello(alice.token)["op"] == "ok"
+                refused = second.hello(alice.token)
+                return refused, second.close_code()
+            finally:
+                first.close()
+                second.close()
+
+        refused, code = await in_thread(second_hello)
+        assert (refused["op"], refused["code"]) == ("error", "too_many_connections")
+        assert code == 1013

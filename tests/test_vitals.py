@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import logging
+from contextlib import ExitStack
 from dataclasses import replace
+from functools import partial
 
 import pytest
 import trio
@@ -17,6 +19,8 @@ from chatd.store import Database
 from chatd.vitals import count_tasks
 from tests.helpers.client import connect, register
 from tests.helpers.memory import run_memory_daemon
+from tests.helpers.raw import Raw, in_thread
+from tests.helpers.server import RunningServer
 from tests.test_auth_support import FAST_PARAMETERS
 from tests.test_log_injection import format_line, parse_logfmt
 
@@ -65,3 +69,13 @@ async def test_free_heap_memory_is_returned_every_minute(
     with trio.fail_after(30):
         await trimmed.wait()
     assert pads == [0]
+
+
+async def test_the_sockets_figure_counts_both_upgrade_paths(server: RunningServer) -> None:
+    """chatd's own WebSocket path and Quart's fallback route both count in ``sockets``."""
+    with ExitStack() as sockets:
+        for after_a_request in (False, True, False):
+            sockets.callback((await in_thread(partial(Raw.upgraded, server.url, after_a_request=after_a_request))).close)
+        assert vitals.vitals(server.state)["sockets"] == 3
+    await trio.testing.wait_all_tasks_blocked()
+    assert vitals.vitals(server.state)["sockets"] == 0
