@@ -6,6 +6,10 @@ a connection lent by ``Database.connection`` may carry session state and is stil
 
 from __future__ import annotations
 
+import contextvars
+import gc
+import weakref
+
 import pytest
 
 from chatd.store import StoreError, open_database
@@ -44,3 +48,29 @@ async def test_a_runaway_statement_is_cancelled_by_the_server(db_dsn: str) -> No
             await conn.execute("t.set", "SET statement_timeout = '50ms'")
             with pytest.raises(StoreError, match="statement timeout"):
                 await conn.fetchval("t.sleep", "SELECT pg_sleep(5)")
+
+
+class _Request:
+    """Stands for a request's state (Quart keeps its whole connection in a contextvar)."""
+
+
+REQUEST: contextvars.ContextVar[_Request | None] = contextvars.ContextVar("REQUEST", default=None)
+
+
+async def test_a_connection_opened_during_a_request_keeps_nothing_of_it(db_dsn: str) -> None:
+    """The driver's asyncio tasks — and the reader, timers and Trio tasks they start — run in the
+    database's own context: a pool connection opened for a request's query (it lives on for
+    good) would otherwise keep that request, and its connection, alive with it."""
+    async with open_database(db_dsn, 2, 10) as db:
+        async with db.connection("t.hold"):  # the pool's one connection is lent: the next opens another
+            request = _Request()
+            gone = weakref.ref(request)
+            token = REQUEST.set(request)
+            try:
+                assert await db.fetchval("t.second", "SELECT 1") == 1
+            finally:
+                REQUEST.reset(token)
+            del request
+        assert db.pool_stats()[0] == 2  # that connection stays open
+        gc.collect()
+        assert gone() is None

@@ -10,12 +10,14 @@ A ``Database`` must be used inside ``trio_asyncio.open_loop()`` (``open_database
 
 from __future__ import annotations
 
+import asyncio
+import contextvars
 import logging
 import os
 import time
 import weakref
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Sequence
+from contextlib import asynccontextmanager, contextmanager
 from typing import Any, Protocol
 
 import asyncpg
@@ -298,6 +300,44 @@ async def open_database(dsn: str, pool_size: int = 10, connect_timeout_secs: flo
     Raises ``Unavailable`` with the last error when the time runs out. Must run inside
     ``trio_asyncio.open_loop()``. The pool is closed when the block exits.
     """
+    with _driver_tasks_in_this_context():
+        async with _open_pool(dsn, pool_size, connect_timeout_secs) as db:
+            yield db
+
+
+@contextmanager
+def _driver_tasks_in_this_context() -> Iterator[None]:
+    """While the block runs, every asyncio task on this loop starts in a copy of the current
+    context (the database's owner's), not in that of the code that awaits it.
+
+    An asyncio task copies the contextvars of its creator, and so do the handles, timers and
+    Trio tasks (trio-asyncio's fd readers) it creates in turn — some for as long as a pool
+    connection lives. A request's context holds its whole connection (Quart keeps the WebSocket
+    or request in contextvars), so a pool connection opened for a request's query kept that
+    request's objects (Hypercorn's streams, the TLS buffers) for good, and an asyncio timer
+    kept them until due (issue 16). Every query crosses into asyncio as a task
+    (``aio_as_trio``), so the task factory is the one place to cut that link.
+    """
+    loop = trio_asyncio.current_loop.get()
+    if loop is None:
+        raise RuntimeError("the database needs trio_asyncio.open_loop() around it")
+    base = contextvars.copy_context()
+
+    def factory(
+        loop: asyncio.AbstractEventLoop, coro: Any, context: contextvars.Context | None = None
+    ) -> asyncio.Task[Any]:
+        return asyncio.Task(coro, loop=loop, context=base.copy() if context is None else context)
+
+    previous = loop.get_task_factory()
+    loop.set_task_factory(factory)
+    try:
+        yield
+    finally:
+        loop.set_task_factory(previous)
+
+
+@asynccontextmanager
+async def _open_pool(dsn: str, pool_size: int, connect_timeout_secs: float) -> AsyncIterator[Database]:
     deadline = trio.current_time() + connect_timeout_secs
     delay = 0.1
     attempt = 0
