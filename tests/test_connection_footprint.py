@@ -5,6 +5,7 @@ regression — a task or a buffer per socket coming back — in the test suite).
 from __future__ import annotations
 
 import gc
+from collections.abc import AsyncIterator
 from dataclasses import replace
 from typing import Any
 
@@ -12,20 +13,17 @@ import pytest
 import trio
 import trio.testing
 
+from chatd.clock import FakeClock
 from chatd.config import Config
 from chatd.gateway.session import Session
+from chatd.store import Database
 from tests.helpers.client import register
-from tests.helpers.server import RunningServer
-from tests.test_listener import Raw, in_thread
+from tests.helpers.raw import Raw, in_thread
+from tests.helpers.server import RunningServer, run_test_server
 
 SOCKETS = 40
 TASKS_PER_SOCKET = 1  # the connection's reader (Session.serve); a writer only while backed up
 OBJECTS_PER_SOCKET_MAX = 160  # measured 118 (TLS, after hello, one channel, the test's client included)
-
-
-@pytest.fixture
-def server_config(server_config: Config) -> Config:
-    return replace(server_config, max_connections_per_user=0)  # one account holds every socket here
 
 
 def _server_tasks() -> int:
@@ -44,16 +42,30 @@ def _gc_objects() -> int:
     return len(gc.get_objects())
 
 
+@pytest.fixture
+async def server(
+    server_config: Config, db: Database, nursery: trio.Nursery, clock: FakeClock
+) -> AsyncIterator[RunningServer]:
+    """One user holds every socket here: no cap on a user's connections (their footprint is
+    the point, not the cap; test_connection_caps tests it)."""
+    async with run_test_server(replace(server_config, max_connections_per_user=0), db, nursery, clock) as running:
+        yield running
+
+
 async def test_an_idle_socket_costs_one_task_and_a_bounded_number_of_objects(server: RunningServer) -> None:
     alice = await register(server, "alice")
 
     def open_all(n: int) -> list[Raw]:
-        conns = []
-        for _ in range(n):
-            c = Raw(server.url)
-            assert c.upgrade(None, None) == 101
-            assert c.hello(alice.token)["op"] == "ok"
-            conns.append(c)
+        conns: list[Raw] = []
+        try:
+            for _ in range(n):
+                conns.append(Raw(server.url))
+                assert conns[-1].upgrade(None, None) == 101
+                assert conns[-1].hello(alice.token)["op"] == "ok"
+        except BaseException:
+            for c in conns:
+                c.close()
+            raise
         return conns
 
     # A first socket starts what is per channel, not per socket (the channel's actor).
