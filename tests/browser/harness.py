@@ -613,8 +613,11 @@ class BrowserPool:
         """Make ``engine``'s browsers fit for the next test; drop any that no longer answer.
 
         Closes extra windows, deletes the cookies the current page can see (cookies ignore
-        the port, so those of 127.0.0.1 would leak into the next test's server), and goes to
-        about:blank. Origin-keyed storage needs no clearing: each test server has a new port.
+        the port, so those of 127.0.0.1 would leak into the next test's server), clears the
+        page's local and session storage, and goes to about:blank. Storage is keyed by origin,
+        but a later test's server can get the same port back from the kernel, and its first
+        user has the same id (a fresh database): a message left in an outbox (a failed upload,
+        say) would then appear in that test's outbox.
         """
         for key, driver in self.in_use(engine):
             try:
@@ -625,6 +628,7 @@ class BrowserPool:
                 driver.switch_to.window(handles[0])
                 if driver.current_url.startswith(("http:", "https:")):
                     driver.delete_all_cookies()
+                    driver.execute_script("try { localStorage.clear(); sessionStorage.clear(); } catch (e) {}")
                 driver.get("about:blank")
             except WebDriverException:
                 del self._drivers[key]
